@@ -1,0 +1,1 @@
+"""Wharf: a container engine with the Docker Engine's architecture."""

@@ -1,0 +1,1 @@
+"""wharf-containerd: the supervisor (containers, tasks, content, snapshots, images, events)."""

@@ -1,0 +1,76 @@
+"""Tasks: the running process of a container, held by one wharf-shim each."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class TaskStatus(enum.StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class ExitStatus:
+    code: int
+    """128 + signal for a process killed by a signal, as the shell and Docker report it."""
+    exited_at: int
+    """Nanoseconds since the epoch."""
+
+
+@dataclass
+class CreateTaskOptions:
+    stdin: bool = False
+    """Keep a pipe (or the pty) open to the container's stdin."""
+    terminal: bool = False
+    log_path: str | None = None
+    """json-file log written by the shim; None for no log."""
+    log_max_size: int = 0
+    log_max_files: int = 1
+
+
+@dataclass
+class TaskInfo:
+    id: str
+    pid: int
+    status: TaskStatus
+    exit_status: ExitStatus | None
+    attach_socket: str
+    """Unix socket of the shim's attach endpoint (see docs/architecture.md, "Attach protocol")."""
+
+
+class TaskService(Protocol):
+    async def create(self, container_id: str, options: CreateTaskOptions) -> TaskInfo:
+        """Make the bundle, start the shim, run `runtime create`. The process waits for start()."""
+
+    async def start(self, container_id: str) -> int:
+        """Release the process; returns its pid."""
+
+    async def get(self, container_id: str) -> TaskInfo:
+        """NotFound if the container has no task."""
+
+    async def list(self) -> list[TaskInfo]: ...
+
+    async def kill(self, container_id: str, signal: int, all: bool = False) -> None: ...
+
+    async def wait(self, container_id: str) -> ExitStatus:
+        """Block until the task's process exits (returns at once if it has)."""
+
+    async def delete(self, container_id: str) -> ExitStatus:
+        """Remove a stopped task: runtime delete, unmount rootfs, stop the shim, remove the bundle.
+        FailedPrecondition while it runs."""
+
+    async def close_stdin(self, container_id: str) -> None: ...
+
+    async def resize_pty(self, container_id: str, width: int, height: int) -> None: ...
+
+    async def pause(self, container_id: str) -> None: ...
+
+    async def resume(self, container_id: str) -> None: ...
+
+    async def pids(self, container_id: str) -> list[int]: ...

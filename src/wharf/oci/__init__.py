@@ -1,0 +1,1 @@
+"""OCI data types and grammars (runtime spec, image spec, references, digests). Pure: no I/O."""
