@@ -109,13 +109,11 @@ def parse(ref: str) -> Reference:
     match = _REFERENCE.match(ref)
     if match is None:
         if _REFERENCE.match(ref.lower()) is not None:
-            repo = ref.split("@", 1)[0]
-            last = repo.rfind(":")
-            if last > repo.rfind("/"):
-                repo = repo[:last]
-            raise InvalidReference(
-                f"invalid reference format: repository name ({repo}) must be lowercase"
-            )
+            name = ref.split("@", 1)[0]
+            if name.rfind(":") > name.rfind("/"):
+                name = name[: name.rfind(":")]
+            _, remote = _split_domain(name)
+            raise InvalidReference(f"invalid reference format: repository name ({remote}) must be lowercase")
         raise InvalidReference("invalid reference format")
     name, tag, digest = match.groups()
     if len(name) > NAME_TOTAL_LENGTH_MAX:

@@ -1,0 +1,62 @@
+"""The import rules of docs/architecture.md, checked on the source (no imports executed)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "wharf"
+
+# What each part may import of wharf, besides itself.
+ALLOWED = {
+    "errdefs": set(),
+    "oci": set(),
+    "linux": {"errdefs"},
+    "runtime": {"oci", "linux", "errdefs"},
+    "shim": {"errdefs", "linux"},
+    "api": {"errdefs", "oci"},
+    "client": {"api", "errdefs", "oci"},
+    "cli": {"client", "api", "errdefs", "oci"},
+}
+# wharfd reaches the supervisor only through its contracts and the gRPC proxy.
+DAEMON_ALLOWED_CONTAINERD = ("wharf.containerd.core", "wharf.containerd.proxy")
+
+
+def _wharf_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return [name for name in found if name == "wharf" or name.startswith("wharf.")]
+
+
+def _part_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def _sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("source", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_follow_the_design(source: Path) -> None:
+    part = _part_of(source)
+    for name in _wharf_imports(source):
+        pieces = name.split(".")
+        if len(pieces) < 2 or pieces[1] == part:
+            continue
+        target = pieces[1]
+        if part in ALLOWED:
+            assert target in ALLOWED[part], f"{source}: {part} must not import {name}"
+        elif part == "daemon" and target == "containerd":
+            assert name.startswith(DAEMON_ALLOWED_CONTAINERD), f"{source}: wharfd must not import {name}"
+
+
+def test_the_rules_can_fail(tmp_path: Path) -> None:
+    offender = tmp_path / "bad.py"
+    offender.write_text("from wharf.daemon import server\nimport wharf.runtime.cli\n")
+    assert _wharf_imports(offender) == ["wharf.daemon", "wharf.daemon.server", "wharf.runtime.cli"]
