@@ -1,0 +1,94 @@
+"""ContainerStore over the `containers` table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+
+from wharf import errdefs
+from wharf.containerd.core.containers import Container
+from wharf.containerd.plugins.metadata_sqlite.db import MetadataDB
+
+
+def _validate(container: Container) -> None:
+    if not container.id:
+        raise errdefs.InvalidArgument("container id must not be empty")
+    if not container.runtime:
+        raise errdefs.InvalidArgument(f"container {container.id}: runtime must not be empty")
+
+
+def _from_row(row: sqlite3.Row) -> Container:
+    return Container(
+        id=row["id"],
+        image=row["image"],
+        runtime=row["runtime"],
+        spec=json.loads(row["spec"]),
+        snapshot_key=row["snapshot_key"],
+        labels=json.loads(row["labels"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class SqliteContainerStore:
+    def __init__(self, db: MetadataDB, has_task: Callable[[str], bool] = lambda _id: False) -> None:
+        self._db = db
+        self._has_task = has_task
+
+    async def create(self, container: Container) -> Container:
+        _validate(container)
+        now = time.time_ns()
+        stored = Container(**{**vars(container), "created_at": now, "updated_at": now})
+        try:
+            self._db.execute(
+                "INSERT INTO containers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.image,
+                    stored.runtime,
+                    json.dumps(stored.spec),
+                    stored.snapshot_key,
+                    json.dumps(stored.labels),
+                    now,
+                    now,
+                ),
+            )
+        except sqlite3.IntegrityError as err:
+            raise errdefs.AlreadyExists(f"container {container.id}: already exists") from err
+        return stored
+
+    async def get(self, container_id: str) -> Container:
+        row = self._db.execute("SELECT * FROM containers WHERE id = ?", (container_id,)).fetchone()
+        if row is None:
+            raise errdefs.NotFound(f"container {container_id}: not found")
+        return _from_row(row)
+
+    async def list(self) -> list[Container]:
+        return [_from_row(row) for row in self._db.execute("SELECT * FROM containers ORDER BY created_at")]
+
+    async def update(self, container: Container) -> Container:
+        _validate(container)
+        current = await self.get(container.id)
+        stored = Container(**{**vars(container), "created_at": current.created_at, "updated_at": time.time_ns()})
+        self._db.execute(
+            "UPDATE containers SET image = ?, runtime = ?, spec = ?, snapshot_key = ?, labels = ?, updated_at = ?"
+            " WHERE id = ?",
+            (
+                stored.image,
+                stored.runtime,
+                json.dumps(stored.spec),
+                stored.snapshot_key,
+                json.dumps(stored.labels),
+                stored.updated_at,
+                stored.id,
+            ),
+        )
+        return stored
+
+    async def delete(self, container_id: str) -> None:
+        await self.get(container_id)
+        if self._has_task(container_id):
+            raise errdefs.FailedPrecondition(f"container {container_id}: has a task, delete the task first")
+        self._db.execute("DELETE FROM containers WHERE id = ?", (container_id,))

@@ -1,0 +1,73 @@
+"""ImageStore over the `images` table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+from wharf import errdefs
+from wharf.containerd.core.images import Image
+from wharf.containerd.plugins.metadata_sqlite.db import MetadataDB
+from wharf.oci import digest as oci_digest
+from wharf.oci.image import Descriptor
+
+
+def _validate(image: Image) -> None:
+    if not image.name:
+        raise errdefs.InvalidArgument("image name must not be empty")
+    try:
+        oci_digest.validate(image.target.digest)
+    except ValueError as err:
+        raise errdefs.InvalidArgument(f"image {image.name}: {err}") from err
+
+
+def _from_row(row: sqlite3.Row) -> Image:
+    return Image(
+        name=row["name"],
+        target=Descriptor.from_json(json.loads(row["target"])),
+        labels=json.loads(row["labels"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class SqliteImageStore:
+    def __init__(self, db: MetadataDB) -> None:
+        self._db = db
+
+    async def get(self, name: str) -> Image:
+        row = self._db.execute("SELECT * FROM images WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise errdefs.NotFound(f"image {name}: not found")
+        return _from_row(row)
+
+    async def list(self) -> list[Image]:
+        return [_from_row(row) for row in self._db.execute("SELECT * FROM images ORDER BY name")]
+
+    async def create(self, image: Image) -> Image:
+        _validate(image)
+        now = time.time_ns()
+        try:
+            self._db.execute(
+                "INSERT INTO images VALUES (?, ?, ?, ?, ?)",
+                (image.name, json.dumps(image.target.to_json()), json.dumps(image.labels), now, now),
+            )
+        except sqlite3.IntegrityError as err:
+            raise errdefs.AlreadyExists(f"image {image.name}: already exists") from err
+        return Image(image.name, image.target, dict(image.labels), now, now)
+
+    async def update(self, image: Image) -> Image:
+        _validate(image)
+        now = time.time_ns()
+        row = self._db.execute(
+            "INSERT INTO images VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
+            " target = excluded.target, labels = excluded.labels, updated_at = excluded.updated_at"
+            " RETURNING created_at",
+            (image.name, json.dumps(image.target.to_json()), json.dumps(image.labels), now, now),
+        ).fetchone()
+        return Image(image.name, image.target, dict(image.labels), row["created_at"], now)
+
+    async def delete(self, name: str) -> None:
+        if self._db.execute("DELETE FROM images WHERE name = ?", (name,)).rowcount == 0:
+            raise errdefs.NotFound(f"image {name}: not found")

@@ -1,0 +1,67 @@
+"""Process attributes with no os.* equivalent: prctl, hostname, domain name."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from wharf.linux.libc import check, libc
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+libc.sethostname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
+libc.setdomainname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    return check(libc.prctl(option, arg2, arg3, arg4, arg5), "prctl")
+
+
+def set_child_subreaper() -> None:
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def set_no_new_privs() -> None:
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    check(libc.sethostname(raw, len(raw)), "sethostname")
+
+
+def setdomainname(name: str) -> None:
+    raw = name.encode()
+    check(libc.setdomainname(raw, len(raw)), "setdomainname")
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None if gone.
+
+    Stored with the pid so a recycled pid is not mistaken for the container's init."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def proc_state(pid: int) -> str | None:
+    """The one-letter state of /proc/PID/stat (R, S, Z, ...), or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return raw[raw.rindex(b")") + 2 :].split()[0].decode()

@@ -1,0 +1,367 @@
+"""OCI runtime spec (config.json) -> the runtime's validated internal config.
+
+Nothing acts on raw JSON: `load_bundle` reads and validates a bundle once, and every later step
+works on these data classes. Pure: no side effect but reading config.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from wharf import errdefs
+
+NAMESPACE_TYPES = frozenset({"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"})
+
+# mount(8) option -> (flags it sets, flags it clears); the MS_* values of wharf.linux.mount.
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_SYNC, _MS_REMOUNT, _MS_MANDLOCK, _MS_DIRSYNC = (
+    1, 2, 4, 8, 16, 32, 64, 128,
+)
+_MS_NOSYMFOLLOW, _MS_NOATIME, _MS_NODIRATIME, _MS_BIND, _MS_REC = 256, 1024, 2048, 4096, 16384
+_MS_UNBINDABLE, _MS_PRIVATE, _MS_SLAVE, _MS_SHARED = 1 << 17, 1 << 18, 1 << 19, 1 << 20
+_MS_RELATIME, _MS_STRICTATIME = 1 << 21, 1 << 24
+
+MOUNT_OPTION_FLAGS: dict[str, tuple[int, int]] = {
+    "async": (0, _MS_SYNC),
+    "atime": (0, _MS_NOATIME),
+    "bind": (_MS_BIND, 0),
+    "defaults": (0, 0),
+    "dev": (0, _MS_NODEV),
+    "diratime": (0, _MS_NODIRATIME),
+    "dirsync": (_MS_DIRSYNC, 0),
+    "exec": (0, _MS_NOEXEC),
+    "mand": (_MS_MANDLOCK, 0),
+    "noatime": (_MS_NOATIME, 0),
+    "nodev": (_MS_NODEV, 0),
+    "nodiratime": (_MS_NODIRATIME, 0),
+    "noexec": (_MS_NOEXEC, 0),
+    "nomand": (0, _MS_MANDLOCK),
+    "norelatime": (0, _MS_RELATIME),
+    "nostrictatime": (0, _MS_STRICTATIME),
+    "nosuid": (_MS_NOSUID, 0),
+    "nosymfollow": (_MS_NOSYMFOLLOW, 0),
+    "rbind": (_MS_BIND | _MS_REC, 0),
+    "relatime": (_MS_RELATIME, 0),
+    "remount": (_MS_REMOUNT, 0),
+    "ro": (_MS_RDONLY, 0),
+    "rw": (0, _MS_RDONLY),
+    "strictatime": (_MS_STRICTATIME, 0),
+    "suid": (0, _MS_NOSUID),
+    "sync": (_MS_SYNC, 0),
+}
+PROPAGATION_FLAGS: dict[str, int] = {
+    "private": _MS_PRIVATE,
+    "rprivate": _MS_PRIVATE | _MS_REC,
+    "shared": _MS_SHARED,
+    "rshared": _MS_SHARED | _MS_REC,
+    "slave": _MS_SLAVE,
+    "rslave": _MS_SLAVE | _MS_REC,
+    "unbindable": _MS_UNBINDABLE,
+    "runbindable": _MS_UNBINDABLE | _MS_REC,
+}
+
+
+@dataclass(frozen=True)
+class MountOptions:
+    flags: int = 0
+    propagation: tuple[int, ...] = ()
+    data: str = ""
+
+    @property
+    def is_bind(self) -> bool:
+        return bool(self.flags & _MS_BIND)
+
+
+def parse_mount_options(options: list[str]) -> MountOptions:
+    """Split mount(8)-style options into MS_* flags, propagation changes and the fs data string."""
+    flags = 0
+    propagation: list[int] = []
+    data: list[str] = []
+    for option in options:
+        if option in MOUNT_OPTION_FLAGS:
+            set_flags, clear_flags = MOUNT_OPTION_FLAGS[option]
+            flags = (flags | set_flags) & ~clear_flags
+        elif option in PROPAGATION_FLAGS:
+            propagation.append(PROPAGATION_FLAGS[option])
+        else:
+            data.append(option)
+    return MountOptions(flags, tuple(propagation), ",".join(data))
+
+
+@dataclass(frozen=True)
+class Mount:
+    destination: str
+    type: str
+    source: str
+    options: MountOptions
+
+
+@dataclass(frozen=True)
+class Namespace:
+    type: str
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    path: str
+    type: str  # c, b, u or p
+    major: int
+    minor: int
+    file_mode: int = 0o666
+    uid: int = 0
+    gid: int = 0
+
+
+@dataclass(frozen=True)
+class Rlimit:
+    type: str
+    soft: int
+    hard: int
+
+
+@dataclass
+class Capabilities:
+    bounding: list[str] = field(default_factory=list)
+    effective: list[str] = field(default_factory=list)
+    permitted: list[str] = field(default_factory=list)
+    inheritable: list[str] = field(default_factory=list)
+    ambient: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Process:
+    args: list[str]
+    env: list[str] = field(default_factory=list)
+    cwd: str = "/"
+    terminal: bool = False
+    uid: int = 0
+    gid: int = 0
+    additional_gids: list[int] = field(default_factory=list)
+    umask: int | None = None
+    capabilities: Capabilities | None = None
+    rlimits: list[Rlimit] = field(default_factory=list)
+    no_new_privileges: bool = False
+    oom_score_adj: int | None = None
+    console_size: tuple[int, int] | None = None  # (height, width)
+
+
+@dataclass
+class Resources:
+    memory_limit: int | None = None
+    memory_reservation: int | None = None
+    memory_swap: int | None = None
+    memory_swappiness: int | None = None
+    disable_oom_killer: bool = False
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cpuset_cpus: str = ""
+    cpuset_mems: str = ""
+    pids_limit: int | None = None
+    devices: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    oci_version: str
+    bundle: str
+    rootfs: str
+    root_readonly: bool
+    process: Process
+    hostname: str = ""
+    domainname: str = ""
+    mounts: list[Mount] = field(default_factory=list)
+    namespaces: list[Namespace] = field(default_factory=list)
+    cgroups_path: str = ""
+    resources: Resources = field(default_factory=Resources)
+    devices: list[Device] = field(default_factory=list)
+    sysctl: dict[str, str] = field(default_factory=dict)
+    masked_paths: list[str] = field(default_factory=list)
+    readonly_paths: list[str] = field(default_factory=list)
+    rootfs_propagation: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def namespace(self, ns_type: str) -> Namespace | None:
+        return next((ns for ns in self.namespaces if ns.type == ns_type), None)
+
+
+def load_bundle(bundle: str) -> Config:
+    """Read BUNDLE/config.json and return it validated; InvalidArgument/NotFound say what is wrong."""
+    bundle = os.path.abspath(bundle)
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError as err:
+        raise errdefs.NotFound(f"bundle {bundle}: no config.json") from err
+    except OSError as err:
+        raise errdefs.InvalidArgument(f"bundle {bundle}: cannot read config.json: {err.strerror}") from err
+    try:
+        spec = json.loads(raw)
+    except ValueError as err:
+        raise errdefs.InvalidArgument(f"bundle {bundle}: config.json is not valid JSON: {err}") from err
+    return parse_spec(spec, bundle)
+
+
+def _field(obj: Any, name: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    value = obj.get(name, default) if isinstance(obj, dict) else default
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise errdefs.InvalidArgument(f"config.json: {where}{name} has the wrong type")
+    return value
+
+
+def parse_spec(spec: Any, bundle: str) -> Config:
+    if not isinstance(spec, dict):
+        raise errdefs.InvalidArgument("config.json: the top level must be an object")
+    oci_version = _field(spec, "ociVersion", str, "", "")
+    if not oci_version:
+        raise errdefs.InvalidArgument("config.json: ociVersion is required")
+    root = _field(spec, "root", dict, "", {})
+    root_path = _field(root, "path", str, "root.", "")
+    if not root_path:
+        raise errdefs.InvalidArgument("config.json: root.path is required")
+    rootfs = os.path.normpath(os.path.join(bundle, root_path))
+    if not os.path.isdir(rootfs):
+        raise errdefs.InvalidArgument(f"config.json: root.path {rootfs} is not a directory")
+    process_json = _field(spec, "process", dict, "", None)
+    if process_json is None:
+        raise errdefs.InvalidArgument("config.json: process is required")
+    linux = _field(spec, "linux", dict, "", {})
+    config = Config(
+        oci_version=oci_version,
+        bundle=bundle,
+        rootfs=rootfs,
+        root_readonly=bool(_field(root, "readonly", bool, "root.", False)),
+        process=parse_process(process_json),
+        hostname=_field(spec, "hostname", str, "", ""),
+        domainname=_field(spec, "domainname", str, "", ""),
+        mounts=[_parse_mount(m, i) for i, m in enumerate(_field(spec, "mounts", list, "", []))],
+        namespaces=_parse_namespaces(_field(linux, "namespaces", list, "linux.", [])),
+        cgroups_path=_field(linux, "cgroupsPath", str, "linux.", ""),
+        resources=_parse_resources(_field(linux, "resources", dict, "linux.", {})),
+        devices=[_parse_device(d) for d in _field(linux, "devices", list, "linux.", [])],
+        sysctl={str(k): str(v) for k, v in _field(linux, "sysctl", dict, "linux.", {}).items()},
+        masked_paths=[str(p) for p in _field(linux, "maskedPaths", list, "linux.", [])],
+        readonly_paths=[str(p) for p in _field(linux, "readonlyPaths", list, "linux.", [])],
+        rootfs_propagation=_field(linux, "rootfsPropagation", str, "linux.", ""),
+        annotations={str(k): str(v) for k, v in _field(spec, "annotations", dict, "", {}).items()},
+    )
+    _validate(config)
+    return config
+
+
+def parse_process(data: dict[str, Any]) -> Process:
+    args = _field(data, "args", list, "process.", [])
+    if not args or not all(isinstance(a, str) for a in args):
+        raise errdefs.InvalidArgument("config.json: process.args must be a non-empty list of strings")
+    user = _field(data, "user", dict, "process.", {})
+    caps_json = _field(data, "capabilities", dict, "process.", None)
+    capabilities = None
+    if caps_json is not None:
+        capabilities = Capabilities(
+            **{name: list(_field(caps_json, name, list, "process.capabilities.", [])) for name in
+               ("bounding", "effective", "permitted", "inheritable", "ambient")}
+        )
+    rlimits = []
+    for item in _field(data, "rlimits", list, "process.", []):
+        rtype = _field(item, "type", str, "process.rlimits[].", "")
+        if not rtype.startswith("RLIMIT_"):
+            raise errdefs.InvalidArgument(f"config.json: unknown rlimit type {rtype!r}")
+        rlimits.append(Rlimit(rtype, int(item.get("soft", 0)), int(item.get("hard", 0))))
+    console = _field(data, "consoleSize", dict, "process.", None)
+    cwd = _field(data, "cwd", str, "process.", "/")
+    if not cwd.startswith("/"):
+        raise errdefs.InvalidArgument(f"config.json: process.cwd {cwd!r} must be an absolute path")
+    umask = _field(user, "umask", int, "process.user.", None)
+    return Process(
+        args=list(args),
+        env=[str(e) for e in _field(data, "env", list, "process.", [])],
+        cwd=cwd,
+        terminal=bool(_field(data, "terminal", bool, "process.", False)),
+        uid=_field(user, "uid", int, "process.user.", 0),
+        gid=_field(user, "gid", int, "process.user.", 0),
+        additional_gids=[int(g) for g in _field(user, "additionalGids", list, "process.user.", [])],
+        umask=umask,
+        capabilities=capabilities,
+        rlimits=rlimits,
+        no_new_privileges=bool(_field(data, "noNewPrivileges", bool, "process.", False)),
+        oom_score_adj=_field(data, "oomScoreAdj", int, "process.", None),
+        console_size=(int(console.get("height", 0)), int(console.get("width", 0))) if console else None,
+    )
+
+
+def _parse_mount(data: Any, index: int) -> Mount:
+    where = f"mounts[{index}]."
+    destination = _field(data, "destination", str, where, "")
+    if not destination.startswith("/"):
+        raise errdefs.InvalidArgument(f"config.json: {where}destination {destination!r} must be absolute")
+    options = parse_mount_options([str(o) for o in _field(data, "options", list, where, [])])
+    mtype = _field(data, "type", str, where, "")
+    if mtype == "bind" and not options.is_bind:
+        options = MountOptions(options.flags | _MS_BIND | _MS_REC, options.propagation, options.data)
+    return Mount(destination, mtype or ("bind" if options.is_bind else "none"),
+                 _field(data, "source", str, where, ""), options)
+
+
+def _parse_namespaces(items: list[Any]) -> list[Namespace]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        ns_type = _field(item, "type", str, "linux.namespaces[].", "")
+        if ns_type not in NAMESPACE_TYPES:
+            raise errdefs.InvalidArgument(f"config.json: unknown namespace type {ns_type!r}")
+        if ns_type in seen:
+            raise errdefs.InvalidArgument(f"config.json: namespace {ns_type!r} is listed twice")
+        seen.add(ns_type)
+        out.append(Namespace(ns_type, _field(item, "path", str, "linux.namespaces[].", "")))
+    return out
+
+
+def _parse_device(data: Any) -> Device:
+    path = _field(data, "path", str, "linux.devices[].", "")
+    dtype = _field(data, "type", str, "linux.devices[].", "")
+    if not path.startswith("/dev/") or dtype not in ("c", "b", "u", "p"):
+        raise errdefs.InvalidArgument(f"config.json: bad device {data!r}")
+    return Device(path, dtype, int(data.get("major", 0)), int(data.get("minor", 0)),
+                  int(data.get("fileMode", 0o666)), int(data.get("uid", 0)), int(data.get("gid", 0)))
+
+
+def _parse_resources(data: dict[str, Any]) -> Resources:
+    memory = _field(data, "memory", dict, "linux.resources.", {})
+    cpu = _field(data, "cpu", dict, "linux.resources.", {})
+    pids = _field(data, "pids", dict, "linux.resources.", {})
+    return Resources(
+        memory_limit=_field(memory, "limit", int, "linux.resources.memory.", None),
+        memory_reservation=_field(memory, "reservation", int, "linux.resources.memory.", None),
+        memory_swap=_field(memory, "swap", int, "linux.resources.memory.", None),
+        memory_swappiness=_field(memory, "swappiness", int, "linux.resources.memory.", None),
+        disable_oom_killer=bool(_field(memory, "disableOOMKiller", bool, "linux.resources.memory.", False)),
+        cpu_shares=_field(cpu, "shares", int, "linux.resources.cpu.", None),
+        cpu_quota=_field(cpu, "quota", int, "linux.resources.cpu.", None),
+        cpu_period=_field(cpu, "period", int, "linux.resources.cpu.", None),
+        cpuset_cpus=_field(cpu, "cpus", str, "linux.resources.cpu.", ""),
+        cpuset_mems=_field(cpu, "mems", str, "linux.resources.cpu.", ""),
+        pids_limit=_field(pids, "limit", int, "linux.resources.pids.", None),
+        devices=list(_field(data, "devices", list, "linux.resources.", [])),
+    )
+
+
+def _validate(config: Config) -> None:
+    if config.namespace("mount") is None:
+        raise errdefs.InvalidArgument("config.json: a mount namespace is required")
+    uts = config.namespace("uts")
+    if (config.hostname or config.domainname) and (uts is None or uts.path):
+        raise errdefs.InvalidArgument("config.json: setting the hostname needs a new uts namespace")
+    if config.sysctl and config.namespace("network") is None and any(
+        k.startswith("net.") for k in config.sysctl
+    ):
+        raise errdefs.InvalidArgument("config.json: net.* sysctls need a network namespace")
+    if config.namespace("user") is not None:
+        raise errdefs.NotImplementedYet("config.json: user namespaces are not supported by wharf-runc yet")
+    if config.rootfs_propagation and config.rootfs_propagation not in PROPAGATION_FLAGS:
+        raise errdefs.InvalidArgument(f"config.json: bad rootfsPropagation {config.rootfs_propagation!r}")
