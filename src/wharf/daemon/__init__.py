@@ -1,0 +1,1 @@
+"""wharfd: the Docker Engine API daemon. Reaches the supervisor only through `wharf.containerd.proxy`."""

@@ -1,0 +1,1 @@
+"""The daemon's verbs: containers, images, events, system information."""

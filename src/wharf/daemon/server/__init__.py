@@ -1,0 +1,1 @@
+"""The HTTP side of wharfd: app assembly, middleware, status mapping, hijacked streams."""

@@ -1,0 +1,147 @@
+"""The state store: one directory per container under --root, holding state.json and exec.fifo.
+
+A container's status is never stored; it is derived each time from the process and the fifo:
+the init gone (or its pid reused) -> stopped; exec.fifo present -> created; frozen -> paused;
+otherwise running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from wharf import errdefs
+from wharf.linux.process import proc_start_time, proc_state
+
+STATE_FILE = "state.json"
+EXEC_FIFO = "exec.fifo"
+_VALID_ID = re.compile(r"^[\w+\-.]+$")
+
+
+class Status(str, Enum):
+    CREATING = "creating"
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass
+class ContainerState:
+    id: str
+    pid: int
+    start_time: int
+    bundle: str
+    rootfs: str
+    created: str
+    oci_version: str
+    owner: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
+    cgroup_version: int = 1
+    cgroup_paths: dict[str, str] = field(default_factory=dict)
+    namespace_paths: dict[str, str] = field(default_factory=dict)  # joined namespaces (type -> path)
+
+    def oci_json(self, status: Status) -> dict[str, Any]:
+        """The runtime-spec state (as `runc state` prints it)."""
+        out: dict[str, Any] = {
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "pid": self.pid if status is not Status.STOPPED else 0,
+            "status": status.value,
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+        }
+        if self.annotations:
+            out["annotations"] = self.annotations
+        return out
+
+
+def validate_id(container_id: str) -> None:
+    if not container_id or not _VALID_ID.match(container_id) or container_id in (".", ".."):
+        raise errdefs.InvalidArgument(f"invalid container id {container_id!r}")
+
+
+class StateStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def dir_of(self, container_id: str) -> str:
+        validate_id(container_id)
+        return os.path.join(self.root, container_id)
+
+    def make_dir(self, container_id: str) -> str:
+        """Create the container's state dir; AlreadyExists if the id is taken."""
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        path = self.dir_of(container_id)
+        try:
+            os.mkdir(path, 0o711)
+        except FileExistsError as err:
+            raise errdefs.AlreadyExists(f"container with id exists: {container_id}") from err
+        return path
+
+    def save(self, state: ContainerState) -> None:
+        path = os.path.join(self.dir_of(state.id), STATE_FILE)
+        tmp = path + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(state), f)
+        os.rename(tmp, path)
+
+    def load(self, container_id: str) -> ContainerState:
+        path = os.path.join(self.dir_of(container_id), STATE_FILE)
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except FileNotFoundError as err:
+            raise errdefs.NotFound(f"container does not exist: {container_id}") from err
+        return ContainerState(**data)
+
+    def ids(self) -> list[str]:
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return []
+        return [n for n in names if os.path.exists(os.path.join(self.root, n, STATE_FILE))]
+
+    def fifo_path(self, container_id: str) -> str:
+        return os.path.join(self.dir_of(container_id), EXEC_FIFO)
+
+    def status(self, state: ContainerState) -> Status:
+        if not init_alive(state.pid, state.start_time):
+            return Status.STOPPED
+        if os.path.exists(self.fifo_path(state.id)):
+            return Status.CREATED
+        if _is_frozen(state):
+            return Status.PAUSED
+        return Status.RUNNING
+
+    def remove(self, container_id: str) -> None:
+        path = self.dir_of(container_id)
+        for name in (STATE_FILE, STATE_FILE + ".tmp", EXEC_FIFO):
+            try:
+                os.unlink(os.path.join(path, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+
+
+def init_alive(pid: int, start_time: int) -> bool:
+    """The container's init is alive: same pid, same start time, not a zombie."""
+    if pid <= 0 or proc_start_time(pid) != start_time:
+        return False
+    return proc_state(pid) not in (None, "Z", "X")
+
+
+def _is_frozen(state: ContainerState) -> bool:
+    from wharf.runtime import cgroups
+
+    return cgroups.from_saved(state.cgroup_version, state.cgroup_paths).is_frozen()

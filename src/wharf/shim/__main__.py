@@ -1,0 +1,5 @@
+import sys
+
+from wharf.shim.main import main
+
+sys.exit(main())
