@@ -1,0 +1,126 @@
+"""What wharfd knows about a container, kept in `<data-root>/containers/<id>/config.v2.json`."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wharf.daemon.backend.state import ContainerState
+from wharf.daemon.backend.timefmt import parse_rfc3339, rfc3339nano
+
+CONFIG_FILE = "config.v2.json"
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str
+    """With the leading slash, as the API shows it: `/web`."""
+    created: int
+    """Nanoseconds since the epoch."""
+    path: str
+    args: list[str]
+    config: dict[str, Any]
+    """Docker's container Config, merged with the image's (Env, Cmd, WorkingDir…)."""
+    host_config: dict[str, Any]
+    image_id: str
+    """`sha256:` + digest of the image config."""
+    directory: str
+    state: ContainerState = field(default_factory=ContainerState)
+    restart_count: int = 0
+    has_been_started: bool = False
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.directory, f"{self.id}-json.log")
+
+    @property
+    def hostname_path(self) -> str:
+        return os.path.join(self.directory, "hostname")
+
+    @property
+    def hosts_path(self) -> str:
+        return os.path.join(self.directory, "hosts")
+
+    @property
+    def resolv_conf_path(self) -> str:
+        return os.path.join(self.directory, "resolv.conf")
+
+    @property
+    def auto_remove(self) -> bool:
+        return bool(self.host_config.get("AutoRemove"))
+
+    @property
+    def command(self) -> str:
+        """`docker ps`'s COMMAND: path and args joined by spaces."""
+        return " ".join([self.path, *self.args]).strip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ID": self.id,
+            "Name": self.name,
+            "Created": rfc3339nano(self.created),
+            "Path": self.path,
+            "Args": self.args,
+            "Config": self.config,
+            "HostConfig": self.host_config,
+            "Image": self.image_id,
+            "State": self.state.to_api(),
+            "RestartCount": self.restart_count,
+            "HasBeenStartedBefore": self.has_been_started,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], directory: str) -> ContainerRecord:
+        return cls(
+            id=data["ID"],
+            name=data["Name"],
+            created=parse_rfc3339(data["Created"]),
+            path=data["Path"],
+            args=list(data["Args"]),
+            config=data["Config"],
+            host_config=data["HostConfig"],
+            image_id=data["Image"],
+            directory=directory,
+            state=ContainerState.from_api(data["State"]),
+            restart_count=int(data.get("RestartCount", 0)),
+            has_been_started=bool(data.get("HasBeenStartedBefore", False)),
+        )
+
+
+def save(record: ContainerRecord) -> None:
+    """Write atomically: a crash leaves the old or the new file, never half of one."""
+    target = Path(record.directory) / CONFIG_FILE
+    temporary = target.with_suffix(".tmp")
+    with open(temporary, "w") as out:
+        json.dump(record.to_json(), out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, target)
+
+
+def load_all(containers_dir: str) -> list[ContainerRecord]:
+    """Every container with a readable record; directories without one are leftovers of a
+    create that did not finish, and are skipped."""
+    records = []
+    root = Path(containers_dir)
+    if not root.is_dir():
+        return []
+    for entry in sorted(root.iterdir()):
+        try:
+            data = json.loads((entry / CONFIG_FILE).read_text())
+            records.append(ContainerRecord.from_json(data, str(entry)))
+        except (OSError, ValueError, KeyError):
+            continue
+    return records

@@ -1,0 +1,274 @@
+"""Docker's container Config + HostConfig (already merged with the image config) → OCI runtime spec.
+
+Defaults follow the Docker engine's (moby `oci/defaults.go` and `daemon/oci_linux.go`): the default
+capability set, mounts, masked and read-only /proc paths, device rules. The user (`-u`) is passed as
+the annotation `io.wharf.user`, resolved by the supervisor against the rootfs.
+"""
+
+from __future__ import annotations
+
+import signal as signals
+from dataclasses import dataclass
+from typing import Any
+
+from wharf import errdefs
+
+OCI_VERSION = "1.1.0"
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+USER_ANNOTATION = "io.wharf.user"
+
+DEFAULT_CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]  # fmt: skip
+
+ALL_CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+]  # fmt: skip
+
+MASKED_PATHS = [
+    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+]  # fmt: skip
+
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+# (type, major, minor, access) the cgroup device controller allows besides the deny-all rule.
+DEFAULT_DEVICE_RULES = [
+    ("c", None, None, "m"), ("b", None, None, "m"),
+    ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"),
+    ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 136, None, "rwm"), ("c", 5, 2, "rwm"),
+    ("c", 10, 200, "rwm"),
+]  # fmt: skip
+
+
+@dataclass
+class ContainerFiles:
+    """Files wharfd writes per container and binds into it."""
+
+    hostname: str
+    hosts: str
+    resolv_conf: str
+
+
+def _default_mounts(privileged: bool, shm_size: int) -> list[dict[str, Any]]:
+    sys_options = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
+    return [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_options},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime"] + ([] if privileged else ["ro"])},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"]},
+    ]  # fmt: skip
+
+
+def _bind_mounts(binds: list[str]) -> list[dict[str, Any]]:
+    """`-v /host:/ctr[:ro]` binds (named volumes come later with the volume service)."""
+    mounts = []
+    for bind in binds:
+        parts = bind.split(":")
+        if len(parts) < 2 or not parts[0].startswith("/"):
+            raise errdefs.InvalidArgument(f"invalid volume specification: '{bind}'")
+        source, destination = parts[0], parts[1]
+        modes = parts[2].split(",") if len(parts) > 2 else []
+        options = ["rbind", "ro" if "ro" in modes else "rw"]
+        mounts.append({"destination": destination, "type": "bind", "source": source, "options": options})
+    return mounts
+
+
+def _file_mounts(files: ContainerFiles) -> list[dict[str, Any]]:
+    return [
+        {"destination": f"/etc/{name}", "type": "bind", "source": source, "options": ["rbind", "rprivate"]}
+        for name, source in (("resolv.conf", files.resolv_conf), ("hostname", files.hostname), ("hosts", files.hosts))
+    ]
+
+
+def _device_rules(privileged: bool) -> list[dict[str, Any]]:
+    if privileged:
+        return [{"allow": True, "access": "rwm"}]
+    rules: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
+    for kind, major, minor, access in DEFAULT_DEVICE_RULES:
+        rule: dict[str, Any] = {"allow": True, "type": kind, "access": access}
+        if major is not None:
+            rule["major"] = major
+        if minor is not None:
+            rule["minor"] = minor
+        rules.append(rule)
+    return rules
+
+
+def process_env(config: dict[str, Any], hostname: str) -> list[str]:
+    """PATH and HOSTNAME (and TERM with a tty) first, then the container's Env overriding them."""
+    env = [DEFAULT_PATH, f"HOSTNAME={hostname}"]
+    if config.get("Tty"):
+        env.append("TERM=xterm")
+    for entry in config.get("Env") or []:
+        key = entry.split("=", 1)[0]
+        env = [e for e in env if e.split("=", 1)[0] != key]
+        env.append(entry)
+    return env
+
+
+def _capabilities(host_config: dict[str, Any]) -> list[str]:
+    if host_config.get("Privileged"):
+        return list(ALL_CAPABILITIES)
+    caps = list(DEFAULT_CAPABILITIES)
+
+    def normalise(cap: str) -> str:
+        cap = cap.upper()
+        return cap if cap.startswith("CAP_") else "CAP_" + cap
+
+    adds = [normalise(c) for c in host_config.get("CapAdd") or []]
+    drops = [normalise(c) for c in host_config.get("CapDrop") or []]
+    if "CAP_ALL" in adds:
+        caps = list(ALL_CAPABILITIES)
+    else:
+        caps += [c for c in adds if c not in caps]
+    if "CAP_ALL" in drops:
+        return [c for c in adds if c != "CAP_ALL"]
+    return [c for c in caps if c not in drops]
+
+
+def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"type": "RLIMIT_" + limit["Name"].upper(), "soft": int(limit["Soft"]), "hard": int(limit["Hard"])}
+        for limit in host_config.get("Ulimits") or []
+    ]
+
+
+def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
+    resources: dict[str, Any] = {"devices": _device_rules(bool(host_config.get("Privileged")))}
+    memory: dict[str, Any] = {}
+    if host_config.get("Memory"):
+        memory["limit"] = int(host_config["Memory"])
+    if host_config.get("MemorySwap"):
+        memory["swap"] = int(host_config["MemorySwap"])
+    if host_config.get("MemoryReservation"):
+        memory["reservation"] = int(host_config["MemoryReservation"])
+    if memory:
+        resources["memory"] = memory
+    cpu: dict[str, Any] = {}
+    if host_config.get("CpuShares"):
+        cpu["shares"] = int(host_config["CpuShares"])
+    if host_config.get("NanoCpus"):
+        cpu["period"] = 100_000
+        cpu["quota"] = int(host_config["NanoCpus"]) * 100_000 // 1_000_000_000
+    if host_config.get("CpuQuota"):
+        cpu["quota"] = int(host_config["CpuQuota"])
+    if host_config.get("CpuPeriod"):
+        cpu["period"] = int(host_config["CpuPeriod"])
+    if host_config.get("CpusetCpus"):
+        cpu["cpus"] = host_config["CpusetCpus"]
+    if cpu:
+        resources["cpu"] = cpu
+    if host_config.get("PidsLimit"):
+        resources["pids"] = {"limit": int(host_config["PidsLimit"])}
+    return resources
+
+
+def _namespaces(host_config: dict[str, Any]) -> list[dict[str, str]]:
+    kinds = ["pid", "ipc", "uts", "mount"]
+    if host_config.get("PidMode") == "host":
+        kinds.remove("pid")
+    if host_config.get("IpcMode") == "host":
+        kinds.remove("ipc")
+    if host_config.get("UTSMode") == "host":
+        kinds.remove("uts")
+    if host_config.get("NetworkMode") != "host":
+        # A fresh network namespace with only loopback until networks exist.
+        kinds.append("network")
+    return [{"type": kind} for kind in kinds]
+
+
+def stop_signal_number(name: str | None) -> int:
+    """`SIGTERM`, `TERM`, `15` → 15. InvalidArgument for unknown names."""
+    if not name:
+        return int(signals.SIGTERM)
+    if name.isdigit():
+        return int(name)
+    upper = name.upper()
+    if not upper.startswith("SIG"):
+        upper = "SIG" + upper
+    try:
+        return int(signals.Signals[upper])
+    except KeyError:
+        raise errdefs.InvalidArgument(f"Invalid signal: {name}") from None
+
+
+def build_spec(
+    container_id: str,
+    config: dict[str, Any],
+    host_config: dict[str, Any],
+    args: list[str],
+    hostname: str,
+    files: ContainerFiles,
+    cgroup_parent: str,
+) -> dict[str, Any]:
+    """The OCI runtime spec for a container (without `root.path`, which the bundle sets)."""
+    privileged = bool(host_config.get("Privileged"))
+    caps = _capabilities(host_config)
+    security_opts = host_config.get("SecurityOpt") or []
+    process: dict[str, Any] = {
+        "terminal": bool(config.get("Tty")),
+        "user": {"uid": 0, "gid": 0},
+        "args": args,
+        "env": process_env(config, hostname),
+        "cwd": config.get("WorkingDir") or "/",
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": any(opt.split(":")[0].split("=")[0] == "no-new-privileges"
+                               and not opt.endswith("false") for opt in security_opts),
+    }
+    rlimits = _rlimits(host_config)
+    if rlimits:
+        process["rlimits"] = rlimits
+    if host_config.get("OomScoreAdj"):
+        process["oomScoreAdj"] = int(host_config["OomScoreAdj"])
+    annotations: dict[str, str] = {}
+    if config.get("User"):
+        annotations[USER_ANNOTATION] = config["User"]
+    mounts = _default_mounts(privileged, int(host_config.get("ShmSize") or 64 * 1024 * 1024))
+    mounts += _file_mounts(files)
+    mounts += _bind_mounts(host_config.get("Binds") or [])
+    for target, options in (host_config.get("Tmpfs") or {}).items():
+        extra = [o for o in (options or "").split(",") if o]
+        mounts.append({"destination": target, "type": "tmpfs", "source": "tmpfs",
+                       "options": ["nosuid", "nodev", "noexec", *extra]})
+    parent = (host_config.get("CgroupParent") or cgroup_parent or "/wharf").rstrip("/")
+    linux: dict[str, Any] = {
+        "namespaces": _namespaces(host_config),
+        "resources": _resources(host_config),
+        "cgroupsPath": f"{parent}/{container_id}",
+    }
+    if host_config.get("Sysctls"):
+        linux["sysctl"] = dict(host_config["Sysctls"])
+    if not privileged:
+        linux["maskedPaths"] = list(MASKED_PATHS)
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+    spec: dict[str, Any] = {
+        "ociVersion": OCI_VERSION,
+        "process": process,
+        "root": {"path": "rootfs", "readonly": bool(host_config.get("ReadonlyRootfs"))},
+        "hostname": hostname,
+        "mounts": mounts,
+        "linux": linux,
+    }
+    if config.get("Domainname"):
+        spec["domainname"] = config["Domainname"]
+    if annotations:
+        spec["annotations"] = annotations
+    return spec

@@ -1,0 +1,60 @@
+"""The parent/child protocol of `create`: typed JSON messages over a SOCK_SEQPACKET socketpair.
+
+    create (parent P)            bootstrap (child C)              init (grandchild G)
+    ---------------------------------------------------------------------------------------
+    state dir, exec.fifo,
+    cgroup dirs + limits
+    fork ─────────────────────▶ setns(joined namespaces)
+                                unshare(new namespaces)
+                                fork ─────────────────────────▶ (pid 1 of the new pid ns)
+          ◀── {"type":"pid","pid":G} ── exit 0                  waits for "go"
+    waitpid(C)
+    put G in the cgroups
+          ── {"type":"go"} ──────────────────────────────────▶ cgroup ns, mounts, /dev, console
+                                                                (pty master → --console-socket),
+                                                                pivot_root, hostname, sysctl,
+                                                                masked/ro paths, rlimits, finds
+                                                                the executable
+          ◀── {"type":"ready"} ─────────────────────────────── (or {"type":"error","message":M})
+    write state.json, pid file,
+    exit 0                                                      blocks opening exec.fifo
+    `start` opens exec.fifo ──────────────────────────────────▶ writes "0"; user, caps, nnp,
+                                                                close fds, execve
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from wharf import errdefs
+
+MAX_MESSAGE = 65536
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    """(parent end, child end); both close-on-exec."""
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+def send(sock: socket.socket, kind: str, **fields: Any) -> None:
+    sock.send(json.dumps({"type": kind, **fields}).encode())
+
+
+def receive(sock: socket.socket) -> dict[str, Any]:
+    """The next message; an EOF (every peer gone) raises System."""
+    data = sock.recv(MAX_MESSAGE)
+    if not data:
+        raise errdefs.System("container init exited before it was set up")
+    message = json.loads(data)
+    if message.get("type") == "error":
+        raise errdefs.System(message.get("message") or "container init failed")
+    return message
+
+
+def expect(sock: socket.socket, kind: str) -> dict[str, Any]:
+    message = receive(sock)
+    if message.get("type") != kind:
+        raise errdefs.System(f"container init protocol: expected {kind!r}, got {message.get('type')!r}")
+    return message
