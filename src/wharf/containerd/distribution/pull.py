@@ -1,0 +1,167 @@
+"""Pull: resolve a reference in a registry and fetch the manifest, config and layers into the
+content store, verifying every digest. Unpacking the layers is the unpacker's job, afterwards.
+
+Nothing half-pulled is visible: the caller binds the image name only after everything is stored,
+and the content store publishes each blob only once it is complete and verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wharf import errdefs
+from wharf.containerd.core.content import ContentStore
+from wharf.containerd.distribution.platform import Platform
+from wharf.containerd.distribution.registry import RegistryClient
+from wharf.oci import image as oci
+from wharf.oci.reference import Reference
+
+MAX_CONCURRENT_DOWNLOADS = 3
+PROGRESS_STEP = 512 * 1024
+
+
+@dataclass
+class Progress:
+    """One line of progress, in Docker's vocabulary (`Pulling fs layer`, `Downloading`, …)."""
+
+    id: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+
+@dataclass
+class PullResult:
+    target: oci.Descriptor
+    """What the tag (or digest) resolved to in the registry: a manifest, or an index."""
+    manifest: oci.Descriptor
+    """The image manifest for the chosen platform."""
+    config: oci.Descriptor
+    layers: list[oci.Descriptor] = field(default_factory=list)
+
+
+ProgressSink = Callable[[Progress], None]
+
+
+def short_id(digest: str) -> str:
+    return digest.partition(":")[2][:12]
+
+
+def _verified(body: bytes, expected: str | None, what: str) -> str:
+    actual = "sha256:" + hashlib.sha256(body).hexdigest()
+    if expected and expected != actual:
+        raise errdefs.InvalidArgument(f"digest mismatch for {what}: expected {expected}, got {actual}")
+    return actual
+
+
+def _parse_json(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except ValueError as err:
+        raise errdefs.InvalidArgument(f"malformed {what}: {err}") from err
+    if not isinstance(document, dict):
+        raise errdefs.InvalidArgument(f"malformed {what}: not a JSON object")
+    return document
+
+
+def _descriptor(data: Any, what: str) -> oci.Descriptor:
+    try:
+        descriptor = oci.Descriptor.from_json(data)
+        if not descriptor.digest.startswith("sha256:") or len(descriptor.digest) != 71 or descriptor.size < 0:
+            raise ValueError(f"bad digest or size {descriptor.digest!r}")
+        int(descriptor.digest[7:], 16)
+        return descriptor
+    except (KeyError, TypeError, ValueError) as err:
+        raise errdefs.InvalidArgument(f"malformed {what} descriptor: {err}") from err
+
+
+async def _store(content: ContentStore, body: bytes, digest: str) -> None:
+    async def one() -> AsyncIterator[bytes]:
+        yield body
+
+    await content.write(one(), expected=digest)
+
+
+def _media_type_of(document: dict[str, Any], header_type: str) -> str:
+    return str(document.get("mediaType") or header_type or "")
+
+
+def select_manifest(index: dict[str, Any], platform: Platform) -> oci.Descriptor:
+    for entry in index.get("manifests") or []:
+        if isinstance(entry, dict) and platform.matches(entry.get("platform") or {}):
+            return _descriptor(entry, "manifest list entry")
+    raise errdefs.NotFound(f"no matching manifest for {platform} in the manifest list entries")
+
+
+async def pull(reference: Reference, content: ContentStore, registry: RegistryClient, platform: Platform,
+               progress: ProgressSink = lambda _: None) -> PullResult:
+    repository = reference.path
+    wanted = reference.digest or reference.tag or "latest"
+    media_type, claimed, body = await registry.get_manifest(repository, wanted)
+    digest = _verified(body, reference.digest or claimed, f"manifest {wanted}")
+    document = _parse_json(body, "manifest")
+    media_type = _media_type_of(document, media_type)
+    target = oci.Descriptor(media_type, digest, len(body))
+    await _store(content, body, digest)
+
+    if media_type in oci.INDEX_TYPES or ("manifests" in document and "layers" not in document):
+        manifest_descriptor = select_manifest(document, platform)
+        media_type, _, body = await registry.get_manifest(repository, manifest_descriptor.digest)
+        _verified(body, manifest_descriptor.digest, f"manifest {manifest_descriptor.digest}")
+        document = _parse_json(body, "manifest")
+        await _store(content, body, manifest_descriptor.digest)
+    else:
+        manifest_descriptor = target
+    if int(document.get("schemaVersion", 0)) != 2 or "config" not in document:
+        raise errdefs.InvalidArgument(f"unsupported manifest format for {reference.familiar()}")
+
+    config = _descriptor(document["config"], "config")
+    layers = [_descriptor(layer, "layer") for layer in document.get("layers") or []]
+    for layer in layers:
+        if layer.media_type not in oci.LAYER_TYPES:
+            raise errdefs.InvalidArgument(f"unsupported layer media type {layer.media_type}")
+
+    config_body = b"".join([chunk async for chunk in registry.blob_chunks(repository, config.digest)])
+    _verified(config_body, config.digest, "image config")
+    _parse_json(config_body, "image config")
+    await _store(content, config_body, config.digest)
+
+    limit = asyncio.Semaphore(MAX_CONCURRENT_DOWNLOADS)
+    for layer in layers:
+        progress(Progress(short_id(layer.digest), "Pulling fs layer"))
+    await asyncio.gather(*(_fetch_layer(layer, content, registry, repository, limit, progress) for layer in layers))
+    return PullResult(target, manifest_descriptor, config, layers)
+
+
+async def _fetch_layer(layer: oci.Descriptor, content: ContentStore, registry: RegistryClient, repository: str,
+                       limit: asyncio.Semaphore, progress: ProgressSink) -> None:
+    layer_id = short_id(layer.digest)
+    try:
+        await content.info(layer.digest)
+        progress(Progress(layer_id, "Already exists"))
+        return
+    except errdefs.NotFound:
+        pass
+    async with limit:
+        received = 0
+        reported = 0
+
+        async def counted() -> AsyncIterator[bytes]:
+            nonlocal received, reported
+            async for chunk in registry.blob_chunks(repository, layer.digest):
+                received += len(chunk)
+                if received > layer.size:
+                    raise errdefs.InvalidArgument(f"layer {layer.digest} is larger than its descriptor says")
+                if received - reported >= PROGRESS_STEP or received == layer.size:
+                    reported = received
+                    progress(Progress(layer_id, "Downloading", received, layer.size))
+                yield chunk
+
+        await content.write(counted(), expected=layer.digest)
+        progress(Progress(layer_id, "Verifying Checksum"))
+        progress(Progress(layer_id, "Download complete"))
