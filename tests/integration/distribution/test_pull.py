@@ -4,17 +4,11 @@ import asyncio
 import gzip
 import io
 import json
-import subprocess
 import tarfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import require_binary
-from tests.fixtures.busybox_image import write_rootfs_tar
-from tests.fixtures.oci_layout import write_layout
 from tests.fixtures.registry import Registry, push_blob, push_manifest
 from wharf import errdefs
 from wharf.containerd.distribution.auth import Credentials
@@ -22,31 +16,10 @@ from wharf.containerd.distribution.platform import Platform, parse
 from wharf.containerd.distribution.pull import Progress, pull
 from wharf.containerd.distribution.registry import RegistryClient
 from wharf.containerd.plugins.content_local import LocalContentStore
-from wharf.containerd.plugins.metadata_sqlite.db import open_db
 from wharf.oci import image as oci
 from wharf.oci.reference import parse_normalized_tagged
 
 AMD64 = Platform("linux", "amd64")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    require_binary("docker-registry")
-    require_binary("skopeo")
-    server = Registry()
-    server.start()
-    work = tmp_path_factory.mktemp("layout")
-    write_rootfs_tar(work / "busybox.tar")
-    write_layout(work / "layout", [(work / "busybox.tar").read_bytes()])
-    subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{work / 'layout'}:latest",
-                    f"docker://{server.address}/library/busybox:latest"], check=True, capture_output=True)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> LocalContentStore:
-    return LocalContentStore(tmp_path, open_db(tmp_path / "wharf.db"))
 
 
 def _pull(registry: Registry, content: LocalContentStore, ref: str, platform: Platform = AMD64,

@@ -23,6 +23,8 @@ from wharf.oci.reference import Reference
 
 MAX_CONCURRENT_DOWNLOADS = 3
 PROGRESS_STEP = 512 * 1024
+SOURCE_LABEL_PREFIX = "containerd.io/distribution.source."
+"""Label on a blob naming the repository it came from, for cross-repository mounts on push."""
 
 
 @dataclass
@@ -162,6 +164,7 @@ async def _fetch_layer(layer: oci.Descriptor, content: ContentStore, registry: R
                     progress(Progress(layer_id, "Downloading", received, layer.size))
                 yield chunk
 
-        await content.write(counted(), expected=layer.digest)
+        labels = {SOURCE_LABEL_PREFIX + registry.domain: repository}
+        await content.write(counted(), expected=layer.digest, labels=labels)
         progress(Progress(layer_id, "Verifying Checksum"))
         progress(Progress(layer_id, "Download complete"))

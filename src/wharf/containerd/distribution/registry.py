@@ -54,6 +54,8 @@ class RegistryClient:
     def __init__(self, session: aiohttp.ClientSession, host: str, credentials: Credentials,
                  config: RegistryConfig | None = None) -> None:
         self.session = session
+        self.domain = host
+        """The registry as references name it (`docker.io`), not the host serving it."""
         self.host = DOCKER_HUB_HOST if host == "docker.io" else host
         self.config = config or RegistryConfig()
         self.insecure = self.config.is_insecure(self.host)
