@@ -1,0 +1,1 @@
+"""The Dockerfile builder: parser (text → nodes), shell-word expansion, evaluation (later)."""
