@@ -103,3 +103,51 @@ def test_invalid_networks_are_refused(fields: dict, message: str) -> None:
     values = {"name": "n", "bridge": "wt-x", **fields}
     with pytest.raises(errdefs.InvalidArgument, match=message):
         BridgeNetwork(**values).validate()
+
+
+def test_published_port_answers_on_loopback(workdir: Path) -> None:
+    import urllib.request
+
+    from tests.fixtures.registry import free_port
+
+    tag = secrets.token_hex(3)
+    network = BridgeNetwork(name=f"wt-{tag}", bridge=f"wt-{tag}", subnet="10.214.0.0/24")
+    cni = CNI(workdir / "cache")
+    namespace = workdir / "ns"
+    port = free_port()
+    mapping = {"hostPort": port, "containerPort": 80, "protocol": "tcp", "hostIP": "127.0.0.1"}
+    attachment = Attachment(f"c{tag}", str(namespace), runtime_config={"portMappings": [mapping]})
+    (workdir / "www").mkdir()
+    (workdir / "www" / "index.html").write_text("hello through the bridge")
+    server = None
+
+    async def attach() -> None:
+        await netns.create(namespace)
+        await cni.add(network.conflist(workdir / "ipam"), attachment)
+
+    async def detach() -> None:
+        await cni.delete(None, attachment, network.name)
+        netns.remove(namespace)
+        await delete_bridge_device(network.bridge)
+
+    try:
+        asyncio.run(attach())
+        server = subprocess.Popen(["nsenter", f"--net={namespace}", "busybox", "httpd", "-f", "-p", "80",
+                                   "-h", str(workdir / "www")])
+        body = b""
+        for _ in range(50):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                import time
+
+                time.sleep(0.05)
+        assert body == b"hello through the bridge"
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        asyncio.run(detach())
+    rules = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
+    assert f"c{tag}" not in rules and str(port) not in rules
