@@ -1,0 +1,279 @@
+"""The network controller: Docker's networks and endpoints, carried out by CNI plugins.
+
+A container that is not on the host network gets a network namespace pinned under the exec
+root before it starts; the runtime joins it by path (the OCI spec's `network` namespace
+`path`). Connecting the container to a network is a CNI ADD into that namespace; disconnecting
+is a DEL. Networks and endpoints are stored as JSON under the data root, so they survive a
+daemon restart, and running containers keep their addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from wharf import errdefs
+from wharf.daemon.network import netns, pool
+from wharf.daemon.network.bridge import BridgeNetwork, delete_bridge_device
+from wharf.daemon.network.cni import CNI, Attachment
+from wharf.daemon.network.model import DRIVERS, Endpoint, NetworkRecord, PortMapping
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def _rfc3339(ns: int) -> str:
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}".rstrip("0") + "Z"
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data))
+    os.replace(temp, path)
+
+
+class NetworkController:
+    def __init__(self, state_dir: Path, run_dir: Path, default_bridge: str = "wharf0",
+                 default_subnet: str = "", cni: CNI | None = None) -> None:
+        self.state_dir = state_dir
+        self.run_dir = run_dir
+        self.default_bridge = default_bridge
+        self.default_subnet = default_subnet
+        self.cni = cni or CNI(run_dir / "cni-cache")
+        self.networks: dict[str, NetworkRecord] = {}
+        self.endpoints: dict[str, list[Endpoint]] = {}
+        """Per container id."""
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _network_file(self, network_id: str) -> Path:
+        return self.state_dir / "networks" / f"{network_id}.json"
+
+    def _endpoints_file(self, container_id: str) -> Path:
+        return self.state_dir / "endpoints" / f"{container_id}.json"
+
+    def _save_endpoints(self, container_id: str) -> None:
+        endpoints = self.endpoints.get(container_id) or []
+        if endpoints:
+            _write_json(self._endpoints_file(container_id), [e.to_json() for e in endpoints])
+        else:
+            self._endpoints_file(container_id).unlink(missing_ok=True)
+            self.endpoints.pop(container_id, None)
+
+    def load(self) -> None:
+        """Read the stored networks and endpoints and make sure the predefined networks exist."""
+        for path in sorted((self.state_dir / "networks").glob("*.json")):
+            record = NetworkRecord.from_json(json.loads(path.read_text()))
+            self.networks[record.id] = record
+        for path in sorted((self.state_dir / "endpoints").glob("*.json")):
+            self.endpoints[path.stem] = [Endpoint.from_json(e) for e in json.loads(path.read_text())]
+        names = {n.name for n in self.networks.values()}
+        if "bridge" not in names:
+            subnet = ipaddress.ip_network(self.default_subnet, strict=False) if self.default_subnet else \
+                pool.allocate(pool.default_bridge_candidates(), self._subnets())
+            self._store(self._record("bridge", "bridge", str(subnet), "", "", bridge=self.default_bridge,
+                                     options={"com.docker.network.bridge.default_bridge": "true",
+                                              "com.docker.network.bridge.name": self.default_bridge}))
+        if "host" not in names:
+            self._store(self._record("host", "host"))
+        if "none" not in names:
+            self._store(self._record("none", "null"))
+
+    def _record(self, name: str, driver: str, subnet: str = "", gateway: str = "", ip_range: str = "",
+                **extra: object) -> NetworkRecord:
+        if subnet and not gateway:
+            gateway = str(next(ipaddress.ip_network(subnet, strict=False).hosts()))
+        return NetworkRecord(id=secrets.token_hex(32), name=name, driver=driver, created=_rfc3339(time.time_ns()),
+                             subnet=subnet, gateway=gateway, ip_range=ip_range, **extra)  # type: ignore[arg-type]
+
+    def _store(self, record: NetworkRecord) -> None:
+        _write_json(self._network_file(record.id), record.to_json())
+        self.networks[record.id] = record
+
+    def _subnets(self) -> list[pool.Net]:
+        return [ipaddress.ip_network(n.subnet, strict=False) for n in self.networks.values() if n.subnet]
+
+    # -- networks --------------------------------------------------------------------------
+
+    def find(self, ref: str) -> NetworkRecord:
+        """By full id, name, or unique id prefix (Docker's order)."""
+        if ref in self.networks:
+            return self.networks[ref]
+        for record in self.networks.values():
+            if record.name == ref:
+                return record
+        matches = [r for r in self.networks.values() if ref and r.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise errdefs.InvalidArgument(f"network {ref} is ambiguous ({len(matches)} matches found based on ID prefix)")
+        raise errdefs.NotFound(f"network {ref} not found")
+
+    def list(self) -> list[NetworkRecord]:
+        return sorted(self.networks.values(), key=lambda r: r.created)
+
+    def endpoints_on(self, network_id: str) -> list[Endpoint]:
+        return [e for eps in self.endpoints.values() for e in eps if e.network_id == network_id]
+
+    def inspect(self, record: NetworkRecord) -> dict[str, object]:
+        return record.inspect(self.endpoints_on(record.id))
+
+    async def create(self, name: str, driver: str = "bridge", subnet: str = "", gateway: str = "",
+                     ip_range: str = "", internal: bool = False, attachable: bool = False,
+                     labels: dict[str, str] | None = None, options: dict[str, str] | None = None) -> NetworkRecord:
+        if not name or not _NAME.match(name):
+            raise errdefs.InvalidArgument(f'invalid network name "{name}"')
+        driver = driver or "bridge"
+        if name in ("bridge", "host", "none") or driver in ("host", "null"):
+            raise errdefs.Forbidden(f"{name} is a pre-defined network and cannot be created"
+                                    if name in ("bridge", "host", "none")
+                                    else f"only one instance of \"{driver}\" network is allowed")
+        if driver not in DRIVERS:
+            raise errdefs.NotFound(f"plugin \"{driver}\" not found")
+        if any(n.name == name for n in self.networks.values()):
+            raise errdefs.Conflict(f"network with name {name} already exists")
+        options = dict(options or {})
+        if subnet:
+            try:
+                chosen = ipaddress.ip_network(subnet, strict=False)
+            except ValueError as err:
+                raise errdefs.InvalidArgument(f"invalid CIDR address: {subnet}") from err
+            pool.check_free(chosen, self._subnets())
+        else:
+            if gateway or ip_range:
+                raise errdefs.InvalidArgument("--gateway and --ip-range require --subnet")
+            chosen = pool.allocate(pool.user_network_candidates(), self._subnets())
+        record = self._record(name, driver, str(chosen), gateway, ip_range, internal=internal,
+                              attachable=attachable, labels=dict(labels or {}), options=options)
+        record.bridge = options.get("com.docker.network.bridge.name") or f"wbr-{record.id[:11]}"
+        self._bridge(record).validate()
+        self._store(record)
+        return record
+
+    def _bridge(self, record: NetworkRecord) -> BridgeNetwork:
+        mtu = int(record.options.get("com.docker.network.driver.mtu", "0") or 0)
+        return BridgeNetwork(name=f"wharf-{record.id[:12]}", bridge=record.bridge, subnet=record.subnet,
+                             gateway=record.gateway, ip_range=record.ip_range, internal=record.internal, mtu=mtu)
+
+    async def remove(self, ref: str) -> None:
+        record = self.find(ref)
+        if record.predefined:
+            raise errdefs.Forbidden(f"{record.name} is a pre-defined network and cannot be removed")
+        active = self.endpoints_on(record.id)
+        if active:
+            names = ", ".join(e.container_name for e in active)
+            raise errdefs.Forbidden(f"error while removing network: network {record.name} has active endpoints ({names})")
+        if record.bridge:
+            await delete_bridge_device(record.bridge)
+        self._network_file(record.id).unlink(missing_ok=True)
+        del self.networks[record.id]
+
+    async def shutdown_bridges(self) -> None:
+        """Remove the bridge devices of networks with no endpoints (on daemon shutdown, tests)."""
+        for record in self.networks.values():
+            if record.bridge and not self.endpoints_on(record.id):
+                await delete_bridge_device(record.bridge)
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def netns_path(self, container_id: str) -> Path:
+        return self.run_dir / "netns" / container_id
+
+    async def create_sandbox(self, container_id: str) -> Path:
+        """The container's network namespace (only `lo` until it is connected)."""
+        path = self.netns_path(container_id)
+        if not path.exists():
+            await netns.create(path)
+        return path
+
+    async def connect(self, container_id: str, container_name: str, ref: str, aliases: list[str] | None = None,
+                      ip: str = "", ports: list[PortMapping] | None = None) -> Endpoint:
+        record = self.find(ref)
+        if record.driver != "bridge":
+            raise errdefs.Forbidden(f"container cannot be disconnected from host network or connected to {record.name} network"
+                                    if record.driver == "host" else
+                                    f"container cannot be connected to network {record.name}")
+        existing = [e for e in self.endpoints.get(container_id, []) if e.network_id == record.id]
+        if existing:
+            raise errdefs.Forbidden(f"endpoint with name {container_name.lstrip('/')} already exists in network {record.name}")
+        if ip:
+            try:
+                if ipaddress.ip_address(ip) not in ipaddress.ip_network(record.subnet, strict=False):
+                    raise errdefs.InvalidArgument(f"no configured subnet or ip-range contain the IP address {ip}")
+            except ValueError as err:
+                raise errdefs.InvalidArgument(f"invalid IPv4 address: {ip}") from err
+        ports = [self._claim_port(p) for p in ports or []]
+        namespace = await self.create_sandbox(container_id)
+        attachment = Attachment(container_id, str(namespace), ifname=self._next_ifname(container_id),
+                                args={"IP": ip} if ip else {},
+                                runtime_config={"portMappings": [p.cni() for p in ports]} if ports else {})
+        result = await self.cni.add(self._bridge(record).conflist(self.state_dir / "ipam"), attachment)
+        address = next((i for i in result.get("ips") or []), {})
+        interfaces = result.get("interfaces") or []
+        index = address.get("interface")
+        mac = interfaces[index].get("mac", "") if isinstance(index, int) and index < len(interfaces) else ""
+        endpoint = Endpoint(network_id=record.id, network_name=record.name, container_id=container_id,
+                            container_name=container_name.lstrip("/"), endpoint_id=secrets.token_hex(32),
+                            interface=attachment.ifname,
+                            ip_address=address.get("address", ""), gateway=address.get("gateway", ""),
+                            mac_address=mac, aliases=list(aliases or []), ports=ports)
+        self.endpoints.setdefault(container_id, []).append(endpoint)
+        self._save_endpoints(container_id)
+        return endpoint
+
+    def _next_ifname(self, container_id: str) -> str:
+        used = {e.interface for e in self.endpoints.get(container_id, [])}
+        return next(f"eth{n}" for n in range(len(used) + 1) if f"eth{n}" not in used)
+
+    def _claim_port(self, mapping: PortMapping) -> PortMapping:
+        """Give a random host port where none was asked for, and refuse one that is taken."""
+        kind = socket.SOCK_STREAM if mapping.protocol == "tcp" else socket.SOCK_DGRAM
+        host = mapping.host_ip or "0.0.0.0"
+        in_use = {(p.host_ip or "0.0.0.0", p.host_port, p.protocol)
+                  for eps in self.endpoints.values() for e in eps for p in e.ports}
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((host, mapping.host_port))
+            except OSError as err:
+                raise errdefs.Conflict(
+                    f"Bind for {host}:{mapping.host_port} failed: port is already allocated"
+                ) from err
+            port = probe.getsockname()[1]
+        if (host, port, mapping.protocol) in in_use:
+            raise errdefs.Conflict(f"Bind for {host}:{port} failed: port is already allocated")
+        return PortMapping(mapping.container_port, mapping.protocol, mapping.host_ip, port)
+
+    async def disconnect(self, container_id: str, ref: str) -> None:
+        record = self.find(ref)
+        endpoints = self.endpoints.get(container_id, [])
+        endpoint = next((e for e in endpoints if e.network_id == record.id), None)
+        if endpoint is None:
+            raise errdefs.Forbidden(f"container {container_id} is not connected to network {record.name}")
+        attachment = Attachment(container_id, str(self.netns_path(container_id)), ifname=endpoint.interface)
+        await self.cni.delete(self._bridge(record).conflist(self.state_dir / "ipam"), attachment)
+        endpoints.remove(endpoint)
+        self._save_endpoints(container_id)
+
+    async def release_sandbox(self, container_id: str) -> None:
+        """Disconnect from every network and remove the namespace (the container has stopped)."""
+        errors = []
+        for endpoint in list(self.endpoints.get(container_id, [])):
+            try:
+                await self.disconnect(container_id, endpoint.network_id)
+            except errdefs.WharfError as err:
+                errors.append(str(err))
+                self.endpoints[container_id].remove(endpoint)
+        self._save_endpoints(container_id)
+        netns.remove(self.netns_path(container_id))
+        if errors:
+            raise errdefs.System("; ".join(errors))
+
+    def endpoints_of(self, container_id: str) -> list[Endpoint]:
+        return list(self.endpoints.get(container_id, []))
