@@ -1,9 +1,7 @@
 """The network controller with real namespaces, bridges and CNI plugins."""
 
 import asyncio
-import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,31 +9,6 @@ import pytest
 from wharf import errdefs
 from wharf.daemon.network.controller import NetworkController
 from wharf.daemon.network.model import PortMapping
-
-
-@pytest.fixture
-def controller(tmp_path: Path) -> Iterator[NetworkController]:
-    if not Path("/usr/lib/cni/bridge").exists():
-        pytest.skip("containernetworking-plugins is not installed")
-    tag = secrets.token_hex(3)
-    made = NetworkController(tmp_path / "state", tmp_path / "run", default_bridge=f"wt{tag}0")
-    made.load()
-    yield made
-
-    async def cleanup() -> None:
-        for container_id in list(made.endpoints):
-            await made.release_sandbox(container_id)
-        for path in (tmp_path / "run" / "netns").glob("*") if (tmp_path / "run" / "netns").exists() else []:
-            from wharf.daemon.network import netns
-
-            netns.remove(path)
-        for record in list(made.networks.values()):
-            if record.bridge:
-                from wharf.daemon.network.bridge import delete_bridge_device
-
-                await delete_bridge_device(record.bridge)
-
-    asyncio.run(cleanup())
 
 
 def _in(namespace: Path, *args: str) -> subprocess.CompletedProcess[str]:

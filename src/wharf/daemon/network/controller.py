@@ -21,10 +21,11 @@ from pathlib import Path
 from wharf import errdefs
 from wharf.daemon.network import netns, pool
 from wharf.daemon.network.bridge import BridgeNetwork, delete_bridge_device
-from wharf.daemon.network.cni import CNI, Attachment
+from wharf.daemon.network.cni import CNI, CNI_VERSION, Attachment
 from wharf.daemon.network.model import DRIVERS, Endpoint, NetworkRecord, PortMapping
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+LOOPBACK = {"cniVersion": CNI_VERSION, "name": "loopback", "plugins": [{"type": "loopback"}]}
 
 
 def _rfc3339(ns: int) -> str:
@@ -191,6 +192,11 @@ class NetworkController:
         path = self.netns_path(container_id)
         if not path.exists():
             await netns.create(path)
+            try:
+                await self.cni.add(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
+            except errdefs.WharfError:
+                netns.remove(path)
+                raise
         return path
 
     async def connect(self, container_id: str, container_name: str, ref: str, aliases: list[str] | None = None,
@@ -271,9 +277,40 @@ class NetworkController:
                 errors.append(str(err))
                 self.endpoints[container_id].remove(endpoint)
         self._save_endpoints(container_id)
-        netns.remove(self.netns_path(container_id))
+        path = self.netns_path(container_id)
+        if path.exists():
+            try:
+                await self.cni.delete(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
+            except errdefs.WharfError as err:
+                errors.append(str(err))
+            netns.remove(path)
         if errors:
             raise errdefs.System("; ".join(errors))
 
     def endpoints_of(self, container_id: str) -> list[Endpoint]:
         return list(self.endpoints.get(container_id, []))
+
+    # -- names (for the embedded DNS) -----------------------------------------------------------
+
+    def _shared_endpoints(self, container_id: str) -> list[Endpoint]:
+        """Endpoints on the user-defined networks that `container_id` is on (the default bridge
+        has no name resolution, as in Docker)."""
+        mine = {e.network_id for e in self.endpoints.get(container_id, [])
+                if e.network_id in self.networks and not self.networks[e.network_id].predefined}
+        return [e for eps in self.endpoints.values() for e in eps if e.network_id in mine]
+
+    def resolve(self, container_id: str, name: str) -> list[str]:
+        name = name.lower()
+        found = []
+        for endpoint in self._shared_endpoints(container_id):
+            names = {endpoint.container_name.lower(), endpoint.container_id[:12], *(a.lower() for a in endpoint.aliases)}
+            qualified = {f"{n}.{endpoint.network_name.lower()}" for n in names}
+            if name in names or name in qualified:
+                found.append(endpoint.address)
+        return found
+
+    def reverse(self, container_id: str, address: str) -> str | None:
+        for endpoint in self._shared_endpoints(container_id):
+            if endpoint.address == address:
+                return f"{endpoint.container_name}.{endpoint.network_name}"
+        return None
