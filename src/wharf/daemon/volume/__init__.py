@@ -1,0 +1,1 @@
+"""Volumes: the `local` driver (directories under the data root, or mounts from driver options)."""
