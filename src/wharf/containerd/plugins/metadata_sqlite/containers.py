@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -11,12 +12,17 @@ from wharf import errdefs
 from wharf.containerd.core.containers import Container
 from wharf.containerd.plugins.metadata_sqlite.db import MetadataDB
 
+# containerd's identifier grammar: ids name directories (bundles, shim state), so no `/` or `..`.
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")
+_IDENTIFIER_MAX = 76
+
 
 def _validate(container: Container) -> None:
-    if not container.id:
-        raise errdefs.InvalidArgument("container id must not be empty")
-    if not container.runtime:
-        raise errdefs.InvalidArgument(f"container {container.id}: runtime must not be empty")
+    if not _IDENTIFIER.match(container.id) or len(container.id) > _IDENTIFIER_MAX:
+        raise errdefs.InvalidArgument(
+            f"container id {container.id!r}: must be 1-{_IDENTIFIER_MAX} letters and digits,"
+            " separated by single '.', '_' or '-'"
+        )
 
 
 def _from_row(row: sqlite3.Row) -> Container:

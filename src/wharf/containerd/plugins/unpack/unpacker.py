@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import platform
 import secrets
 from typing import Any
 
@@ -26,6 +27,19 @@ def chain_ids(diff_ids: list[str]) -> list[str]:
     for diff_id in diff_ids:
         out.append(diff_id if not out else sha256_of(f"{out[-1]} {diff_id}".encode()))
     return out
+
+
+_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+def _host_platform_manifest(index_digest: str, index: dict[str, Any]) -> str:
+    """For an index given instead of a manifest: the entry for this host's platform."""
+    arch = _GOARCH.get(platform.machine(), platform.machine())
+    for entry in index.get("manifests") or []:
+        entry_platform = entry.get("platform") or {}
+        if entry_platform.get("os") == "linux" and entry_platform.get("architecture") == arch:
+            return str(entry["digest"])
+    raise errdefs.NotFound(f"index {index_digest}: no manifest for linux/{arch}")
 
 
 class SnapshotUnpacker:
@@ -46,7 +60,8 @@ class SnapshotUnpacker:
     async def unpack(self, manifest_digest: str) -> str:
         manifest = await self._read_json(manifest_digest)
         if manifest.get("mediaType") in INDEX_TYPES or "manifests" in manifest:
-            raise errdefs.InvalidArgument(f"{manifest_digest} is an index: unpack one of its manifests")
+            manifest_digest = _host_platform_manifest(manifest_digest, manifest)
+            manifest = await self._read_json(manifest_digest)
         try:
             layers = [(layer["digest"], layer.get("mediaType", "")) for layer in manifest["layers"]]
             config = await self._read_json(manifest["config"]["digest"])

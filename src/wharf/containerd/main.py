@@ -1,0 +1,54 @@
+"""`wharf-containerd`: the supervisor process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from wharf.containerd.server import SupervisorConfig, serve
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
+    parser = argparse.ArgumentParser(prog="wharf-containerd", description="Wharf's supervisor (gRPC).")
+    parser.add_argument("--address", required=True, help="unix socket path to serve on")
+    parser.add_argument("--root", required=True, help="persistent state: content, snapshots, wharf.db")
+    parser.add_argument("--state", required=True, help="runtime state: bundles, shim state dirs")
+    parser.add_argument("--runtime", default="wharf-runc", help="default OCI runtime (name or path)")
+    parser.add_argument("--runtime-root", default=None, help="--root passed to the OCI runtime")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    config = SupervisorConfig(
+        address=Path(args.address).absolute(),
+        root=Path(args.root).absolute(),
+        state=Path(args.state).absolute(),
+        runtime=args.runtime,
+        runtime_root=Path(args.runtime_root).absolute() if args.runtime_root else None,
+    )
+    return config, args.log_level
+
+
+async def run(config: SupervisorConfig) -> None:
+    server, supervisor = await serve(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    logging.getLogger(__name__).info("shutting down (tasks and their shims live on)")
+    await server.stop(grace=2)
+    await supervisor.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, log_level = parse_args(argv)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("grpc").setLevel(logging.WARNING)  # its debug output is one line per RPC
+    asyncio.run(run(config))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,299 @@
+"""ShimTaskService: tasks as wharf-shim processes, found again after a supervisor restart.
+
+Per task: the bundle `<state>/bundles/<id>`, the shim's state dir `<state>/shims/<id>`, a ShimClient
+and a background waiter that publishes `/tasks/exit` when the init process exits. A shim that died
+while we were away is read from its `exit.json`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wharf import errdefs
+from wharf.containerd.core.containers import ContainerStore
+from wharf.containerd.core.events import (
+    TOPIC_TASK_CREATE,
+    TOPIC_TASK_DELETE,
+    TOPIC_TASK_EXIT,
+    TOPIC_TASK_PAUSED,
+    TOPIC_TASK_RESUMED,
+    TOPIC_TASK_START,
+)
+from wharf.containerd.core.snapshots import Snapshotter
+from wharf.containerd.core.tasks import CreateTaskOptions, ExitStatus, TaskInfo, TaskStatus
+from wharf.containerd.plugins.events_local import EventBroadcaster
+from wharf.containerd.plugins.runtime_shim.bundle import make_bundle, remove_bundle
+from wharf.containerd.plugins.runtime_shim.runtime_binary import resolve_runtime
+from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file, start_shim
+
+log = logging.getLogger(__name__)
+
+# The exit status of a task whose shim vanished without recording one (containerd uses 255 too).
+UNKNOWN_EXIT_CODE = 255
+
+
+@dataclass
+class _Task:
+    id: str
+    shim: ShimClient
+    bundle: Path
+    state_dir: Path
+    pid: int = 0
+    exit: ExitStatus | None = None
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    starting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while `start` runs, so a fast exit's event never precedes the start's."""
+    waiter: asyncio.Task[None] | None = None
+
+
+def _recorded_exit(state_dir: Path) -> ExitStatus:
+    """The exit the shim wrote to exit.json; a shim that died without one gets UNKNOWN_EXIT_CODE."""
+    try:
+        recorded = read_exit_file(str(state_dir))
+        if recorded is not None:
+            return ExitStatus(int(recorded["exit_status"]), int(recorded["exited_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ExitStatus(UNKNOWN_EXIT_CODE, time.time_ns())
+
+
+def _recorded_pid(state_dir: Path) -> int:
+    try:
+        return int((state_dir / "init.pid").read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+class ShimTaskService:
+    def __init__(
+        self,
+        state: Path,
+        containers: ContainerStore,
+        snapshots: Snapshotter,
+        events: EventBroadcaster,
+        default_runtime: str,
+        runtime_root: Path | None = None,
+    ) -> None:
+        self._bundles = state / "bundles"
+        self._shims = state / "shims"
+        self._bundles.mkdir(parents=True, exist_ok=True)
+        self._shims.mkdir(parents=True, exist_ok=True)
+        self._containers = containers
+        self._snapshots = snapshots
+        self._events = events
+        self._default_runtime = default_runtime
+        self._runtime_root = runtime_root
+        self._tasks: dict[str, _Task] = {}
+        self._creating: set[str] = set()
+
+    def has_task(self, container_id: str) -> bool:
+        return container_id in self._tasks or container_id in self._creating
+
+    def _task(self, container_id: str) -> _Task:
+        task = self._tasks.get(container_id)
+        if task is None:
+            raise errdefs.NotFound(f"task {container_id}: not found")
+        return task
+
+    # -- restart ------------------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Reconnect to the shims of a previous run (listed in `<state>/shims/`)."""
+        shims = set(os.listdir(self._shims))
+        for orphan in sorted(set(os.listdir(self._bundles)) - shims):  # a crash before its shim started
+            await asyncio.to_thread(remove_bundle, self._bundles / orphan)
+        for name in sorted(os.listdir(self._shims)):
+            state_dir = self._shims / name
+            shim = ShimClient(control_socket(str(state_dir)))
+            task = _Task(name, shim, self._bundles / name, state_dir)
+            try:
+                state = await shim.call("state")
+                task.pid = int(state.get("pid") or 0)
+            except errdefs.Unavailable:
+                task.exit = _recorded_exit(state_dir)
+                task.pid = _recorded_pid(state_dir)
+            except errdefs.WharfError as err:  # it answers, so it lives: the waiter will tell
+                log.warning("task %s: shim state failed: %s", name, err)
+            self._tasks[name] = task
+            self._watch(task)
+            log.info("restored task %s (pid %d, %s)", name, task.pid, "exited" if task.exit else "alive")
+
+    # -- exits --------------------------------------------------------------------------------
+
+    def _watch(self, task: _Task) -> None:
+        task.waiter = asyncio.create_task(self._wait_for_exit(task), name=f"wait-{task.id}")
+
+    async def _wait_for_exit(self, task: _Task) -> None:
+        if task.exit is None:
+            try:
+                result = await task.shim.call("wait")
+                task.exit = ExitStatus(int(result["exit_status"]), int(result["exited_at"]))
+            except (errdefs.WharfError, KeyError, ValueError, TypeError) as err:
+                task.exit = _recorded_exit(task.state_dir)
+                log.info("task %s: shim wait failed (%s); exit from exit.json: %s", task.id, err, task.exit)
+        async with task.starting:
+            pass
+        task.exited.set()
+        self._events.publish(
+            TOPIC_TASK_EXIT,
+            task.id,
+            {"exit_status": str(task.exit.code), "exited_at": str(task.exit.exited_at), "pid": str(task.pid)},
+        )
+
+    # -- TaskService --------------------------------------------------------------------------
+
+    async def create(self, container_id: str, options: CreateTaskOptions) -> TaskInfo:
+        if self.has_task(container_id):
+            raise errdefs.AlreadyExists(f"task {container_id}: already exists")
+        self._creating.add(container_id)
+        try:
+            container = await self._containers.get(container_id)
+            if not container.snapshot_key:
+                raise errdefs.InvalidArgument(f"container {container_id}: no snapshot for its rootfs")
+            mounts = await self._snapshots.mounts(container.snapshot_key)
+            bundle = self._bundles / container_id
+            state_dir = self._shims / container_id
+            await asyncio.to_thread(make_bundle, bundle, container.spec, mounts)
+            try:
+                socket_path = await start_shim(
+                    id=container_id,
+                    bundle=str(bundle),
+                    state_dir=str(state_dir),
+                    runtime=resolve_runtime(container.runtime or self._default_runtime),
+                    runtime_root=str(self._runtime_root) if self._runtime_root else None,
+                    stdin=options.stdin,
+                    terminal=options.terminal,
+                    log_path=options.log_path,
+                    log_max_size=options.log_max_size,
+                    log_max_files=options.log_max_files,
+                )
+                shim = ShimClient(socket_path)
+                state = await shim.call("state")
+            except BaseException:
+                shutil.rmtree(state_dir, ignore_errors=True)
+                await asyncio.to_thread(remove_bundle, bundle)
+                raise
+            task = _Task(container_id, shim, bundle, state_dir, pid=int(state.get("pid") or 0))
+            self._tasks[container_id] = task
+            self._watch(task)
+        finally:
+            self._creating.discard(container_id)
+        self._events.publish(TOPIC_TASK_CREATE, container_id, {"pid": str(task.pid)})
+        return await self.get(container_id)
+
+    async def start(self, container_id: str) -> int:
+        task = self._task(container_id)
+        async with task.starting:
+            result = await task.shim.call("start")
+            task.pid = int(result.get("pid") or task.pid)
+            self._events.publish(TOPIC_TASK_START, container_id, {"pid": str(task.pid)})
+        return task.pid
+
+    async def get(self, container_id: str) -> TaskInfo:
+        task = self._task(container_id)
+        status = TaskStatus.STOPPED
+        if task.exit is None:
+            try:
+                state = await task.shim.call("state")
+                status = TaskStatus(state.get("status", "unknown"))
+            except errdefs.Unavailable:
+                status = TaskStatus.UNKNOWN
+            except ValueError:
+                status = TaskStatus.UNKNOWN
+        return TaskInfo(
+            id=container_id,
+            pid=task.pid,
+            status=status,
+            exit_status=task.exit,
+            attach_socket=attach_socket(str(task.state_dir)),
+        )
+
+    async def list(self) -> list[TaskInfo]:
+        return [await self.get(task_id) for task_id in sorted(self._tasks)]
+
+    async def kill(self, container_id: str, signal: int, all: bool = False) -> None:
+        task = self._task(container_id)
+        if task.exit is not None:
+            raise errdefs.NotFound(f"task {container_id}: process already finished")
+        await task.shim.call("kill", signal=signal, all=all)
+
+    async def wait(self, container_id: str) -> ExitStatus:
+        task = self._task(container_id)
+        await task.exited.wait()
+        assert task.exit is not None
+        return task.exit
+
+    async def delete(self, container_id: str) -> ExitStatus:
+        task = self._task(container_id)
+        exit_status = task.exit
+        try:
+            result = await task.shim.call("delete")
+            exit_status = ExitStatus(int(result["exit_status"]), int(result["exited_at"]))
+            with contextlib.suppress(errdefs.WharfError):
+                await task.shim.call("shutdown")
+        except errdefs.Unavailable:
+            if exit_status is None:  # the shim is gone but we have not seen the exit yet
+                await task.exited.wait()
+                exit_status = task.exit
+            await self._force_runtime_delete(container_id)
+        assert exit_status is not None
+        if task.waiter is not None and not task.waiter.done():
+            task.waiter.cancel()
+        del self._tasks[container_id]
+        await task.shim.close()
+        await asyncio.to_thread(remove_bundle, task.bundle)
+        shutil.rmtree(task.state_dir, ignore_errors=True)
+        self._events.publish(
+            TOPIC_TASK_DELETE,
+            container_id,
+            {"exit_status": str(exit_status.code), "exited_at": str(exit_status.exited_at), "pid": str(task.pid)},
+        )
+        return exit_status
+
+    async def _force_runtime_delete(self, container_id: str) -> None:
+        """The shim died: its runtime state may remain; `runtime delete --force` it ourselves."""
+        try:
+            container = await self._containers.get(container_id)
+            runtime = container.runtime or self._default_runtime
+        except errdefs.NotFound:
+            runtime = self._default_runtime
+        args = [resolve_runtime(runtime)]
+        if self._runtime_root is not None:
+            args += ["--root", str(self._runtime_root)]
+        args += ["delete", "--force", container_id]
+        with contextlib.suppress(OSError):
+            process = await asyncio.create_subprocess_exec(
+                *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await process.wait()
+
+    async def close_stdin(self, container_id: str) -> None:
+        await self._task(container_id).shim.call("close_stdin")
+
+    async def resize_pty(self, container_id: str, width: int, height: int) -> None:
+        await self._task(container_id).shim.call("resize", width=width, height=height)
+
+    async def pause(self, container_id: str) -> None:
+        await self._task(container_id).shim.call("pause")
+        self._events.publish(TOPIC_TASK_PAUSED, container_id)
+
+    async def resume(self, container_id: str) -> None:
+        await self._task(container_id).shim.call("resume")
+        self._events.publish(TOPIC_TASK_RESUMED, container_id)
+
+    async def pids(self, container_id: str) -> list[int]:
+        result = await self._task(container_id).shim.call("pids")
+        return [int(pid) for pid in result.get("pids", [])]
+
+    async def close(self) -> None:
+        """Stop watching (the shims live on)."""
+        for task in self._tasks.values():
+            if task.waiter is not None:
+                task.waiter.cancel()
+            await task.shim.close()

@@ -1,0 +1,99 @@
+"""Assembling the supervisor: plugins wired together, served over gRPC on a unix socket."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from wharf.api import containerd_pb2_grpc as pb_grpc
+from wharf.containerd.plugins.content_local import LocalContentStore
+from wharf.containerd.plugins.events_local import EventBroadcaster
+from wharf.containerd.plugins.metadata_sqlite import SqliteContainerStore, SqliteImageStore, open_db
+from wharf.containerd.plugins.runtime_shim import ShimTaskService
+from wharf.containerd.plugins.snapshots_overlay import OverlaySnapshotter
+from wharf.containerd.plugins.unpack import SnapshotUnpacker
+from wharf.containerd.services.containers import ContainersService
+from wharf.containerd.services.content import ContentService
+from wharf.containerd.services.events import EventsService
+from wharf.containerd.services.images import ImagesService
+from wharf.containerd.services.snapshots import SnapshotsService
+from wharf.containerd.services.tasks import TasksService
+
+log = logging.getLogger(__name__)
+
+_MAX_MESSAGE = 16 << 20
+
+
+@dataclass
+class SupervisorConfig:
+    address: Path
+    root: Path
+    state: Path
+    runtime: str = "wharf-runc"
+    runtime_root: Path | None = None
+
+
+@dataclass
+class LocalSupervisor:
+    """The plugins, in process: the same attributes as proxy.Supervisor."""
+
+    containers: SqliteContainerStore
+    tasks: ShimTaskService
+    content: LocalContentStore
+    snapshots: OverlaySnapshotter
+    images: SqliteImageStore
+    unpacker: SnapshotUnpacker
+    events: EventBroadcaster
+
+    async def close(self) -> None:
+        await self.tasks.close()
+
+
+async def build(config: SupervisorConfig) -> LocalSupervisor:
+    config.root.mkdir(parents=True, exist_ok=True, mode=0o711)
+    config.state.mkdir(parents=True, exist_ok=True, mode=0o711)
+    db = open_db(config.root / "wharf.db")
+    events = EventBroadcaster()
+    content = LocalContentStore(config.root, db)
+    snapshots = OverlaySnapshotter(config.root, db)
+    tasks_ref: list[ShimTaskService] = []
+    containers = SqliteContainerStore(db, has_task=lambda cid: bool(tasks_ref) and tasks_ref[0].has_task(cid))
+    tasks = ShimTaskService(config.state, containers, snapshots, events, config.runtime, config.runtime_root)
+    tasks_ref.append(tasks)
+    await tasks.restore()
+    return LocalSupervisor(
+        containers=containers,
+        tasks=tasks,
+        content=content,
+        snapshots=snapshots,
+        images=SqliteImageStore(db),
+        unpacker=SnapshotUnpacker(content, snapshots),
+        events=events,
+    )
+
+
+async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervisor]:
+    """Start serving; the caller waits on the server and stops it."""
+    supervisor = await build(config)
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE)]
+    )
+    pb_grpc.add_ContainersServicer_to_server(ContainersService(supervisor.containers), server)
+    pb_grpc.add_ContentServicer_to_server(ContentService(supervisor.content), server)
+    pb_grpc.add_SnapshotsServicer_to_server(SnapshotsService(supervisor.snapshots), server)
+    pb_grpc.add_ImagesServicer_to_server(ImagesService(supervisor.images, supervisor.unpacker), server)
+    pb_grpc.add_TasksServicer_to_server(TasksService(supervisor.tasks), server)
+    pb_grpc.add_EventsServicer_to_server(EventsService(supervisor.events), server)
+    config.address.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        config.address.unlink()  # a stale socket of a previous run
+    server.add_insecure_port(f"unix:{config.address}")
+    await server.start()
+    os.chmod(config.address, 0o660)
+    log.info("serving the supervisor API on %s", config.address)
+    return server, supervisor
