@@ -31,6 +31,10 @@ class _Clock:
         return f"{self._prefix}.{nanos:09d}Z"
 
 
+def _pieces(line: bytes) -> list[bytes]:
+    return [line[start:start + MAX_LINE] for start in range(0, len(line), MAX_LINE)] or [line]
+
+
 class JSONFileLog:
     def __init__(self, path: str, max_size: int = 0, max_files: int = 1) -> None:
         self.path = path
@@ -46,10 +50,13 @@ class JSONFileLog:
         pending = self._partial.pop(stream, b"") + data
         lines = pending.split(b"\n")
         rest = lines.pop()
-        entries = [line + b"\n" for line in lines]
-        while len(rest) >= MAX_LINE:
-            entries.append(rest[:MAX_LINE])
-            rest = rest[MAX_LINE:]
+        entries: list[bytes] = []
+        for line in lines:
+            entries += _pieces(line + b"\n")
+        if len(rest) >= MAX_LINE:
+            pieces = _pieces(rest)
+            rest = pieces.pop() if len(pieces[-1]) < MAX_LINE else b""
+            entries += pieces
         if rest:
             self._partial[stream] = rest
         self._append(stream, entries)

@@ -49,13 +49,13 @@ class EventLoop:
                 handlers = self._handlers.get(key.fd)
                 if handlers is None:
                     continue
-                read, write = handlers
+                read = handlers[0]
                 if mask & selectors.EVENT_READ and read is not None:
-                    read()
+                    _guarded(read)
                 # The read handler may have closed or re-registered the fd.
                 handlers = self._handlers.get(key.fd)
                 if handlers is not None and mask & selectors.EVENT_WRITE and handlers[1] is not None:
-                    handlers[1]()
+                    _guarded(handlers[1])
             self._run_due_timers()
 
     def stop(self) -> None:
@@ -96,4 +96,16 @@ class EventLoop:
             if handle in self._cancelled:
                 self._cancelled.discard(handle)
             else:
-                callback()
+                _guarded(callback)
+
+
+def _guarded(callback: Callback) -> None:
+    """Run a handler; a bug in one must not take the shim, and with it the container's stdio, down."""
+    try:
+        callback()
+    except Exception:
+        import sys
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 from collections.abc import Callable
+from typing import Protocol
 
 from wharf.shim.jsonlog import JSONFileLog
 from wharf.shim.loop import EventLoop
@@ -168,14 +169,29 @@ class StdinWriter:
         self.fd = -1
 
 
-class AttachClient:
-    """One connection on attach.sock: a JSON options line, then stdin in and frames out."""
+class AttachTarget(Protocol):
+    """A process as attach clients see it (the init, or an exec)."""
 
-    def __init__(self, loop: EventLoop, conn: socket.socket, output: Output,
-                 stdin: Callable[[], StdinWriter | None], exited: Callable[[], bool]) -> None:
-        self.loop, self.conn, self.output = loop, conn, output
-        self._stdin = stdin
-        self._exited = exited
+    output: Output
+    stdin: StdinWriter | None
+    attach_clients: set[AttachClient]
+
+    @property
+    def finished(self) -> bool:
+        """Exited with its output drained: nothing more will come."""
+
+
+class AttachClient:
+    """One connection on attach.sock: a JSON options line, then stdin in and frames out.
+
+    The options line is `{"stdin", "stdout", "stderr", "stdin_once"}` and, for an exec's stdio,
+    `"exec_id"`; `choose` finds the process it names (None: the container's init)."""
+
+    def __init__(self, loop: EventLoop, conn: socket.socket,
+                 choose: Callable[[str | None], AttachTarget | None]) -> None:
+        self.loop, self.conn = loop, conn
+        self._choose = choose
+        self.target: AttachTarget | None = None
         self.stdout = self.stderr = self.wants_stdin = self.stdin_once = False
         self._header = bytearray()
         self._ready = False
@@ -185,6 +201,16 @@ class AttachClient:
         conn.setblocking(False)
         self.fd = conn.fileno()
         loop.on_readable(self.fd, self._readable)
+
+    @property
+    def ready(self) -> bool:
+        """The options line has been read."""
+        return self._ready
+
+    def poll(self) -> None:
+        """Read what the client has sent so far (the header, typically) without waiting for the loop."""
+        if self._reading:
+            self._readable()
 
     def send(self, frame: bytes) -> None:
         if self.fd < 0 or self._closing:
@@ -198,7 +224,7 @@ class AttachClient:
     def finish(self) -> None:
         """The container is gone: close once everything queued has been sent."""
         self._closing = True
-        self.output.clients.discard(self)
+        self._unsubscribe()
         if self.fd < 0 or not self._ready:
             return  # the header is still coming; _take_header finishes
         self.loop.on_readable(self.fd, None)
@@ -212,7 +238,9 @@ class AttachClient:
     def close(self) -> None:
         if self.fd < 0:
             return
-        self.output.clients.discard(self)
+        self._unsubscribe()
+        if self.target is not None:
+            self.target.attach_clients.discard(self)
         self.loop.forget(self.fd)
         # Unread input would make the client's last read fail with ECONNRESET instead of EOF.
         try:
@@ -223,8 +251,15 @@ class AttachClient:
         self.conn.close()
         self.fd = -1
 
+    def _unsubscribe(self) -> None:
+        if self.target is not None:
+            self.target.output.clients.discard(self)
+
+    def _stdin_writer(self) -> StdinWriter | None:
+        return self.target.stdin if self.target is not None and self.wants_stdin else None
+
     def _readable(self) -> None:
-        writer = self._stdin() if self._ready and self.wants_stdin else None
+        writer = self._stdin_writer()
         if writer is not None and writer.full:
             # Back-pressure: leave the bytes in the socket until the container reads its stdin.
             self._reading = False
@@ -257,21 +292,27 @@ class AttachClient:
             self.stderr = bool(options.get("stderr"))
             self.wants_stdin = bool(options.get("stdin"))
             self.stdin_once = bool(options.get("stdin_once"))
+            exec_id = options.get("exec_id")
         except (ValueError, AttributeError):
+            self.close()
+            return
+        self.target = self._choose(str(exec_id) if exec_id else None)
+        if self.target is None:
             self.close()
             return
         self._ready = True
         self._header.clear()
-        if self._exited():
+        self.target.attach_clients.add(self)
+        if self.target.finished:
             self.finish()
             return
         if self.stdout or self.stderr:
-            self.output.clients.add(self)
+            self.target.output.clients.add(self)
         if rest:
             self._take_stdin(rest)
 
     def _take_stdin(self, data: bytes) -> None:
-        writer = self._stdin() if self.wants_stdin else None
+        writer = self._stdin_writer()
         if data:
             if writer is not None:
                 writer.write(data)

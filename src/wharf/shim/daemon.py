@@ -1,0 +1,119 @@
+"""The shim daemon: detached from its caller, a child subreaper, serving until `shutdown`.
+
+It must outlive whoever started it (wharf-containerd may be killed, restarted, upgraded): its own
+session, a double fork, stdio away from the caller's pipes, SIGHUP and SIGPIPE ignored. SIGTERM
+does not touch the container: the shim only stops by `shutdown` (after `delete`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+from wharf import errdefs
+from wharf.shim.process import InitProcess, ShimOptions
+from wharf.shim.protocol import ATTACH_SOCKET, CONSOLE_SOCKET, CONTROL_SOCKET, LOG_FILE, PID_FILE
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def set_child_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
+
+
+def _detach(options: ShimOptions, keep_fd: int) -> None:
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    os.chdir("/")
+    null = os.open(os.devnull, os.O_RDWR)
+    log = os.open(os.path.join(options.state_dir, LOG_FILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(log, 2)
+    # Nothing of the caller's may stay open here: a held pipe would keep it waiting for EOF.
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, os.sysconf("SC_OPEN_MAX"))
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def _remove_state(options: ShimOptions, names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            os.unlink(os.path.join(options.state_dir, name))
+        except FileNotFoundError:
+            pass
+
+
+def run_detached(options: ShimOptions, ready_fd: int) -> None:
+    """Become the daemon, create the container, tell `ready_fd` how it went, then serve."""
+    status = 0
+    try:
+        _detach(options, ready_fd)
+        status = _serve(options, ready_fd)
+    except BaseException as err:  # the caller must hear about every failure
+        try:
+            traceback.print_exc()
+            os.write(ready_fd, f"error:{err}".encode())
+        except OSError:
+            pass
+        status = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _serve(options: ShimOptions, ready_fd: int) -> int:
+    from wharf.shim.loop import EventLoop
+    from wharf.shim.server import Reaper, ShimServer, log
+
+    set_child_subreaper()
+    loop = EventLoop()
+    init = InitProcess(loop, options)
+    servers: list[ShimServer] = []
+    reaper = Reaper(loop, lambda: servers[0].processes_by_pid() if servers else {})
+    created = False
+    try:
+        init.create()
+        created = True
+        server = ShimServer(loop, init, os.path.join(options.state_dir, CONTROL_SOCKET),
+                            os.path.join(options.state_dir, ATTACH_SOCKET))
+        servers.append(server)
+    except BaseException as err:
+        if created:
+            init.force_delete()
+        message = str(err) if isinstance(err, errdefs.WharfError) else f"{type(err).__name__}: {err}"
+        os.write(ready_fd, f"error:{message}".encode())
+        os.close(ready_fd)
+        _remove_state(options, (PID_FILE, LOG_FILE, CONSOLE_SOCKET))
+        _remove_empty_dir(options.state_dir)
+        return 1
+
+    def terminated(signum: int, _frame: object) -> None:
+        if server.service.deleted:
+            server.shutdown()
+        else:
+            log("SIGTERM ignored: the container lives on; delete it and call shutdown")
+
+    signal.signal(signal.SIGTERM, terminated)
+    log(f"serving container {options.id} (init pid {init.pid})")
+    os.write(ready_fd, b"ok")
+    os.close(ready_fd)
+    reaper.reap()  # anything that exited before the handler was in place
+    loop.run()
+    return 0
+
+
+def _remove_empty_dir(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
