@@ -1789,3 +1789,118 @@ class Events:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class DistributionStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Pull = channel.unary_stream(
+                '/wharf.containerd.v1.Distribution/Pull',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.PullRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
+                _registered_method=True)
+        self.Push = channel.unary_stream(
+                '/wharf.containerd.v1.Distribution/Push',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.PushRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
+                _registered_method=True)
+
+
+class DistributionServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Pull(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Push(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DistributionServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Pull': grpc.unary_stream_rpc_method_handler(
+                    servicer.Pull,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.PullRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.SerializeToString,
+            ),
+            'Push': grpc.unary_stream_rpc_method_handler(
+                    servicer.Push,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.PushRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'wharf.containerd.v1.Distribution', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('wharf.containerd.v1.Distribution', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Distribution:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Pull(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wharf.containerd.v1.Distribution/Pull',
+            wharf_dot_api_dot_containerd__pb2.PullRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Push(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wharf.containerd.v1.Distribution/Push',
+            wharf_dot_api_dot_containerd__pb2.PushRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -8,6 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
+from wharf.containerd.distribution.registry import RegistryConfig
 from wharf.containerd.server import SupervisorConfig, serve
 
 
@@ -18,6 +19,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
     parser.add_argument("--state", required=True, help="runtime state: bundles, shim state dirs")
     parser.add_argument("--runtime", default="wharf-runc", help="default OCI runtime (name or path)")
     parser.add_argument("--runtime-root", default=None, help="--root passed to the OCI runtime")
+    parser.add_argument("--insecure-registry", action="append", default=[],
+                        help="registry (host:port or CIDR) reachable over plain HTTP or unverified TLS")
+    parser.add_argument("--registry-mirror", action="append", default=[], help="Docker Hub mirror URL")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     config = SupervisorConfig(
@@ -26,6 +30,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
         state=Path(args.state).absolute(),
         runtime=args.runtime,
         runtime_root=Path(args.runtime_root).absolute() if args.runtime_root else None,
+        registry=RegistryConfig(insecure_registries=args.insecure_registry, mirrors=args.registry_mirror),
     )
     return config, args.log_level
 

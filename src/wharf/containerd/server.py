@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
 from wharf.api import containerd_pb2_grpc as pb_grpc
+from wharf.containerd.distribution.registry import RegistryConfig
+from wharf.containerd.distribution.service import RegistryDistributor
 from wharf.containerd.plugins.content_local import LocalContentStore
 from wharf.containerd.plugins.events_local import EventBroadcaster
 from wharf.containerd.plugins.metadata_sqlite import SqliteContainerStore, SqliteImageStore, open_db
@@ -19,6 +21,7 @@ from wharf.containerd.plugins.snapshots_overlay import OverlaySnapshotter
 from wharf.containerd.plugins.unpack import SnapshotUnpacker
 from wharf.containerd.services.containers import ContainersService
 from wharf.containerd.services.content import ContentService
+from wharf.containerd.services.distribution import DistributionService
 from wharf.containerd.services.events import EventsService
 from wharf.containerd.services.images import ImagesService
 from wharf.containerd.services.snapshots import SnapshotsService
@@ -36,6 +39,7 @@ class SupervisorConfig:
     state: Path
     runtime: str = "wharf-runc"
     runtime_root: Path | None = None
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
 
 
 @dataclass
@@ -49,9 +53,11 @@ class LocalSupervisor:
     images: SqliteImageStore
     unpacker: SnapshotUnpacker
     events: EventBroadcaster
+    distribution: RegistryDistributor
 
     async def close(self) -> None:
         await self.tasks.close()
+        await self.distribution.close()
 
 
 async def build(config: SupervisorConfig) -> LocalSupervisor:
@@ -74,6 +80,7 @@ async def build(config: SupervisorConfig) -> LocalSupervisor:
         images=SqliteImageStore(db),
         unpacker=SnapshotUnpacker(content, snapshots),
         events=events,
+        distribution=RegistryDistributor(content, config.registry),
     )
 
 
@@ -89,6 +96,7 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     pb_grpc.add_ImagesServicer_to_server(ImagesService(supervisor.images, supervisor.unpacker), server)
     pb_grpc.add_TasksServicer_to_server(TasksService(supervisor.tasks), server)
     pb_grpc.add_EventsServicer_to_server(EventsService(supervisor.events), server)
+    pb_grpc.add_DistributionServicer_to_server(DistributionService(supervisor.distribution), server)
     config.address.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         config.address.unlink()  # a stale socket of a previous run

@@ -13,6 +13,7 @@ from wharf import errdefs
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd.proxy.containers import ContainerStoreProxy
 from wharf.containerd.proxy.content import ContentStoreProxy
+from wharf.containerd.proxy.distribution import DistributionProxy
 from wharf.containerd.proxy.events import EventServiceProxy
 from wharf.containerd.proxy.images import ImageStoreProxy, ImageUnpackerProxy
 from wharf.containerd.proxy.rpc import CallGate
@@ -32,6 +33,7 @@ class Supervisor:
     images: ImageStoreProxy
     unpacker: ImageUnpackerProxy
     events: EventServiceProxy
+    distribution: DistributionProxy
     channel: grpc.aio.Channel
 
     async def wait_ready(self, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
@@ -66,5 +68,6 @@ def connect(address: str) -> Supervisor:
         images=ImageStoreProxy(pb_grpc.ImagesStub(channel), gate),
         unpacker=ImageUnpackerProxy(pb_grpc.ImagesStub(channel), gate),
         events=EventServiceProxy(pb_grpc.EventsStub(channel), gate),
+        distribution=DistributionProxy(pb_grpc.DistributionStub(channel), gate),
         channel=channel,
     )

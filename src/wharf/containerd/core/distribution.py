@@ -1,0 +1,60 @@
+"""Distribution: fetching images from registries into the content store, and pushing them back.
+
+Neither operation names an image: after a pull the client unpacks and binds the name itself, so
+that an interrupted pull never leaves a name pointing at a half image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from wharf.oci.image import Descriptor
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials as Docker's X-Registry-Auth carries them; all empty for anonymous access."""
+
+    username: str = ""
+    password: str = ""
+    identity_token: str = ""
+    registry_token: str = ""
+
+
+@dataclass
+class TransferProgress:
+    """One progress line in Docker's words (`Pulling fs layer`, `Downloading`, `Pushed`…)."""
+
+    id: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+
+@dataclass
+class PullOutcome:
+    target: Descriptor
+    """What the tag or digest resolved to: a manifest, or an index (its digest is the RepoDigest)."""
+    manifest: Descriptor
+    """The platform's image manifest."""
+    config: Descriptor
+
+
+@dataclass
+class PushOutcome:
+    tag: str
+    digest: str
+    size: int
+
+
+class Distribution(Protocol):
+    def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
+             ) -> AsyncIterator[TransferProgress | PullOutcome]:
+        """Progress lines, then one PullOutcome last. `reference` is normalised (`docker.io/library/x:tag`);
+        `platform` like `linux/amd64` ("" for the host's)."""
+
+    def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
+             ) -> AsyncIterator[TransferProgress | PushOutcome]:
+        """Progress lines, then one PushOutcome last. `manifest` is an image manifest in the content store."""

@@ -1,0 +1,90 @@
+"""The Distribution plugin: pull and push over HTTP with one shared client session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from wharf import errdefs
+from wharf.containerd.core.content import ContentStore
+from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
+from wharf.containerd.distribution import platform as platforms
+from wharf.containerd.distribution.auth import Credentials
+from wharf.containerd.distribution.pull import Progress, pull
+from wharf.containerd.distribution.push import push
+from wharf.containerd.distribution.registry import RegistryClient, RegistryConfig
+from wharf.oci.image import Descriptor
+from wharf.oci.reference import InvalidReference, parse
+
+_DONE = object()
+
+
+class RegistryDistributor:
+    def __init__(self, content: ContentStore, config: RegistryConfig | None = None) -> None:
+        self.content = content
+        self.config = config or RegistryConfig()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self, domain: str, auth: RegistryAuth | None) -> RegistryClient:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30,
+                                                                                sock_read=120))
+        auth = auth or RegistryAuth()
+        credentials = Credentials(auth.username, auth.password, auth.identity_token, auth.registry_token)
+        return RegistryClient(self._session, domain, credentials, self.config)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
+                   ) -> AsyncIterator[TransferProgress | PullOutcome]:
+        try:
+            ref = parse(reference).with_default_tag()
+        except InvalidReference as err:
+            raise errdefs.InvalidArgument(str(err)) from err
+        wanted = platforms.parse(platform) if platform else platforms.host()
+        client = self._client(ref.domain, auth)
+
+        async def run(report: Any) -> PullOutcome:
+            result = await pull(ref, self.content, client, wanted, report)
+            return PullOutcome(result.target, result.manifest, result.config)
+
+        async for item in _with_progress(run):
+            yield item
+
+    async def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
+                   ) -> AsyncIterator[TransferProgress | PushOutcome]:
+        try:
+            ref = parse(reference).with_default_tag()
+        except InvalidReference as err:
+            raise errdefs.InvalidArgument(str(err)) from err
+        client = self._client(ref.domain, auth)
+
+        async def run(report: Any) -> PushOutcome:
+            result = await push(ref, manifest, self.content, client, report)
+            return PushOutcome(result.tag, result.digest, result.size)
+
+        async for item in _with_progress(run):
+            yield item
+
+
+async def _with_progress(run: Any) -> AsyncIterator[Any]:
+    """Run `run(report)` and yield what it reports as it happens, then its result."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def report(progress: Progress) -> None:
+        queue.put_nowait(TransferProgress(progress.id, progress.status, progress.current, progress.total))
+
+    task = asyncio.ensure_future(run(report))
+    task.add_done_callback(lambda _: queue.put_nowait(_DONE))
+    try:
+        while (item := await queue.get()) is not _DONE:
+            yield item
+        yield task.result()
+    finally:
+        if not task.done():
+            task.cancel()
