@@ -34,6 +34,22 @@ ALL_CAPABILITIES = [
     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ]  # fmt: skip
 
+
+
+def host_capabilities() -> list[str]:
+    """The capabilities wharfd's own bounding set holds (in number order): "all" for a privileged
+    container means these, as a runtime can't grant more than it has."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("CapBnd:"):
+                    mask = int(line.split()[1], 16)
+                    return [name for bit, name in enumerate(ALL_CAPABILITIES) if mask & (1 << bit)]
+    except OSError:
+        pass
+    return list(ALL_CAPABILITIES)
+
+
 MASKED_PATHS = [
     "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -125,9 +141,10 @@ def process_env(config: dict[str, Any], hostname: str) -> list[str]:
 
 
 def _capabilities(host_config: dict[str, Any]) -> list[str]:
+    available = host_capabilities()
     if host_config.get("Privileged"):
-        return list(ALL_CAPABILITIES)
-    caps = list(DEFAULT_CAPABILITIES)
+        return available
+    caps = [cap for cap in DEFAULT_CAPABILITIES if cap in available]
 
     def normalise(cap: str) -> str:
         cap = cap.upper()
@@ -136,9 +153,9 @@ def _capabilities(host_config: dict[str, Any]) -> list[str]:
     adds = [normalise(c) for c in host_config.get("CapAdd") or []]
     drops = [normalise(c) for c in host_config.get("CapDrop") or []]
     if "CAP_ALL" in adds:
-        caps = list(ALL_CAPABILITIES)
+        caps = available
     else:
-        caps += [c for c in adds if c not in caps]
+        caps += [c for c in adds if c not in caps and c in available]
     if "CAP_ALL" in drops:
         return [c for c in adds if c != "CAP_ALL"]
     return [c for c in caps if c not in drops]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator
 from typing import Any
 
 from wharf.daemon.backend.timefmt import now_ns
@@ -39,19 +38,26 @@ class EventBus:
             queue.put_nowait(event)
         return event
 
-    async def subscribe(self, since_ns: int | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Past events from `since_ns` (if given), then live ones until the consumer stops."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._subscribers.add(queue)
-        try:
-            if since_ns is not None:
-                for event in list(self._history):
-                    if event["timeNano"] >= since_ns:
-                        yield event
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers.discard(queue)
+    def subscribe(self, since_ns: int | None = None) -> EventSubscription:
+        """Live events from now on, plus (with `since_ns`) the remembered ones since then."""
+        return EventSubscription(self, since_ns)
+
+
+class EventSubscription:
+    """`backlog`: past events (oldest first); `next()`: the next live one. Close when done."""
+
+    def __init__(self, bus: EventBus, since_ns: int | None) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # Registered before the backlog is taken: nothing falls between the two.
+        bus._subscribers.add(self._queue)
+        self.backlog = [] if since_ns is None else [e for e in bus._history if e["timeNano"] >= since_ns]
+
+    async def next(self) -> dict[str, Any]:
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._bus._subscribers.discard(self._queue)
 
 
 def matches_filters(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:

@@ -32,6 +32,8 @@ class ContainerRecord:
     state: ContainerState = field(default_factory=ContainerState)
     restart_count: int = 0
     has_been_started: bool = False
+    manually_stopped: bool = False
+    """Stopped or killed by a user: restart policies leave it alone until it is started again."""
 
     @property
     def short_id(self) -> str:
@@ -79,6 +81,7 @@ class ContainerRecord:
             "State": self.state.to_api(),
             "RestartCount": self.restart_count,
             "HasBeenStartedBefore": self.has_been_started,
+            "HasBeenManuallyStopped": self.manually_stopped,
         }
 
     @classmethod
@@ -96,6 +99,7 @@ class ContainerRecord:
             state=ContainerState.from_api(data["State"]),
             restart_count=int(data.get("RestartCount", 0)),
             has_been_started=bool(data.get("HasBeenStartedBefore", False)),
+            manually_stopped=bool(data.get("HasBeenManuallyStopped", False)),
         )
 
 

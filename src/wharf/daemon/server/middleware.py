@@ -9,19 +9,20 @@ from aiohttp import web
 
 from wharf import errdefs
 from wharf.daemon.server.httpstatus import status_of
+from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.versions import MAX_API_VERSION, SERVER_HEADER, check_version
 
 log = logging.getLogger("wharfd.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-API_VERSION_KEY = "api_version"
+API_VERSION_KEY = web.RequestKey("api_version", str)
 
 
 def error_response(status: int, message: str) -> web.Response:
     if status == 304:
         return web.Response(status=304)
-    return web.json_response({"message": message}, status=status)
+    return json_response({"message": message}, status=status)
 
 
 async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:

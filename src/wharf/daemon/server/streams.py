@@ -12,6 +12,13 @@ STDIN, STDOUT, STDERR = 0, 1, 2
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 FRAME_HEADER = struct.Struct(">BxxxI")
+DISCONNECT_CHECK_SECONDS = 1.0
+
+
+def client_gone(request: web.Request) -> bool:
+    """True once the client closed the connection (long-lived answers check it now and then)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def frame(stream: int, payload: bytes) -> bytes:

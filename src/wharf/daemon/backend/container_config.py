@@ -1,0 +1,134 @@
+"""Docker's container Config: normalising what clients send and merging in the image's config."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from wharf import errdefs
+
+# Keys of a container Config that are always present in `docker inspect` (null when unset).
+_CONFIG_DEFAULTS: dict[str, Any] = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None,
+    "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None,
+    "Labels": {},
+}  # fmt: skip
+
+_HOST_CONFIG_DEFAULTS: dict[str, Any] = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+    "NetworkMode": "bridge", "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+    "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
+    "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+    "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "",
+    "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None,
+    "UTSMode": "", "UsernsMode": "", "ShmSize": 67108864, "Runtime": "runc", "Isolation": "",
+    "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0,
+    "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+    "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
+    "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+    "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
+    "MemorySwappiness": None, "OomKillDisable": None, "PidsLimit": None, "Ulimits": [], "CpuCount": 0,
+    "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0, "MaskedPaths": None, "ReadonlyPaths": None,
+}  # fmt: skip
+
+
+def split_create_body(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Config, HostConfig) from a `POST /containers/create` body (Config fields at the top level)."""
+    if not isinstance(body, dict):
+        raise errdefs.InvalidArgument("invalid JSON: the body must be a JSON object")
+    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    host_config = body.get("HostConfig")
+    if host_config is None:
+        host_config = {}
+    if not isinstance(host_config, dict):
+        raise errdefs.InvalidArgument("invalid JSON: HostConfig must be an object")
+    for key in ("Env", "Cmd", "Entrypoint"):
+        value = config.get(key)
+        if isinstance(value, str):
+            config[key] = [value]  # Docker accepts a string as a one-element list
+        elif value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise errdefs.InvalidArgument(f"invalid JSON: {key} must be a list of strings")
+    return config, host_config
+
+
+def normalise_host_config(host_config: dict[str, Any], runtime: str) -> dict[str, Any]:
+    out = dict(_HOST_CONFIG_DEFAULTS)
+    out["Runtime"] = runtime
+    out.update({k: v for k, v in host_config.items() if v is not None or k not in out})
+    if out.get("NetworkMode") in ("", "default", None):
+        out["NetworkMode"] = "bridge"
+    if not out.get("ShmSize"):
+        out["ShmSize"] = 67108864
+    if not out.get("RestartPolicy") or not out["RestartPolicy"].get("Name"):
+        out["RestartPolicy"] = {"Name": "no", "MaximumRetryCount": 0}
+    if not out.get("LogConfig") or not out["LogConfig"].get("Type"):
+        out["LogConfig"] = {"Type": "json-file", "Config": {}}
+    return out
+
+
+def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
+    """The container's config with the image's defaults filled in, as the Docker engine merges them."""
+    out = dict(_CONFIG_DEFAULTS)
+    out.update({k: v for k, v in config.items() if v is not None or k not in out})
+    if not out.get("User"):
+        out["User"] = image_config.get("User", "")
+    if image_config.get("ExposedPorts"):
+        ports = dict(image_config["ExposedPorts"])
+        ports.update(out.get("ExposedPorts") or {})
+        out["ExposedPorts"] = ports
+    env = list(out.get("Env") or [])
+    keys = {entry.split("=", 1)[0] for entry in env}
+    env += [entry for entry in image_config.get("Env") or [] if entry.split("=", 1)[0] not in keys]
+    out["Env"] = env
+    labels = dict(image_config.get("Labels") or {})
+    labels.update(out.get("Labels") or {})
+    out["Labels"] = labels
+    if not out.get("Entrypoint"):
+        if not out.get("Cmd"):
+            out["Cmd"] = image_config.get("Cmd")
+            if image_config.get("ArgsEscaped"):
+                out["ArgsEscaped"] = True
+        if out.get("Entrypoint") is None:
+            out["Entrypoint"] = image_config.get("Entrypoint")
+    if not out.get("WorkingDir"):
+        out["WorkingDir"] = image_config.get("WorkingDir", "")
+    if image_config.get("Volumes"):
+        volumes = dict(image_config["Volumes"])
+        volumes.update(out.get("Volumes") or {})
+        out["Volumes"] = volumes
+    if not out.get("StopSignal") and image_config.get("StopSignal"):
+        out["StopSignal"] = image_config["StopSignal"]
+    if not out.get("Healthcheck") and image_config.get("Healthcheck"):
+        out["Healthcheck"] = image_config["Healthcheck"]
+    if not out.get("OnBuild"):
+        out["OnBuild"] = image_config.get("OnBuild")
+    return out
+
+
+def command_of(config: dict[str, Any]) -> tuple[str, list[str]]:
+    """(Path, Args): Entrypoint followed by Cmd. InvalidArgument when there is nothing to run."""
+    entrypoint = [part for part in config.get("Entrypoint") or []]
+    if entrypoint == [""]:
+        entrypoint = []
+    command = entrypoint + list(config.get("Cmd") or [])
+    if not command:
+        raise errdefs.InvalidArgument("no command specified")
+    return command[0], command[1:]
+
+
+_ADJECTIVES = [
+    "admiring", "brave", "clever", "dreamy", "eager", "focused", "gallant", "happy", "jolly", "keen",
+    "loving", "modest", "nifty", "optimistic", "peaceful", "quirky", "relaxed", "serene", "trusting",
+    "vibrant", "wizardly", "zealous",
+]  # fmt: skip
+_NAMES = [
+    "archimedes", "babbage", "curie", "darwin", "euclid", "fermat", "galileo", "hopper", "johnson",
+    "kepler", "lovelace", "meitner", "noether", "pascal", "ritchie", "shannon", "thompson", "turing",
+    "volta", "wozniak", "yalow", "zuse",
+]  # fmt: skip
+
+
+def random_name() -> str:
+    """Docker-style `adjective_scientist` names."""
+    return f"{random.choice(_ADJECTIVES)}_{random.choice(_NAMES)}"

@@ -1,0 +1,355 @@
+"""The image service: images as the Engine API sees them, over the supervisor's image and content
+stores. An image's id is the digest of its config; names (tags) point at its manifest."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wharf import errdefs
+from wharf.containerd.core.images import Image
+from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.image_changes import apply_changes
+from wharf.daemon.backend.layers import decompressed
+from wharf.daemon.backend.supervisor import Supervisor
+from wharf.daemon.backend.timefmt import now_ns, parse_rfc3339, rfc3339nano
+from wharf.oci import image as oci
+from wharf.oci import reference
+from wharf.oci.digest import sha256_of
+
+DANGLING_PREFIX = "wharf-dangling@"
+"""Store name of an image without a tag (kept so the store holds it, hidden from RepoTags)."""
+
+
+@dataclass
+class LocalImage:
+    id: str
+    """`sha256:` digest of the config."""
+    manifest: oci.Descriptor
+    config: dict[str, Any]
+    layers: list[oci.Descriptor]
+    names: list[str] = field(default_factory=list)
+    """Full store names that point at it (`docker.io/library/busybox:latest`)."""
+
+    @property
+    def short_id(self) -> str:
+        return self.id.split(":", 1)[1][:12]
+
+    @property
+    def size(self) -> int:
+        return sum(layer.size for layer in self.layers)
+
+    @property
+    def created(self) -> int:
+        return parse_rfc3339(self.config.get("created", ""))
+
+    @property
+    def references(self) -> list[reference.Reference]:
+        refs = []
+        for name in self.names:
+            if name.startswith(DANGLING_PREFIX):
+                continue
+            try:
+                refs.append(reference.parse(name))
+            except reference.InvalidReference:
+                continue
+        return refs
+
+    @property
+    def repo_tags(self) -> list[str]:
+        return [ref.familiar() for ref in self.references if ref.tag]
+
+    @property
+    def repo_digests(self) -> list[str]:
+        return sorted({f"{ref.familiar_name}@{self.manifest.digest}" for ref in self.references})
+
+
+def parse_reference(ref: str) -> reference.Reference:
+    try:
+        return reference.parse_normalized_tagged(ref)
+    except reference.InvalidReference as err:
+        raise errdefs.InvalidArgument(str(err)) from None
+
+
+def familiar_tagged(ref: str) -> str:
+    """`busybox` → `busybox:latest` (how Docker names a missing image)."""
+    try:
+        return reference.parse_normalized_tagged(ref).familiar()
+    except reference.InvalidReference:
+        return ref
+
+
+class ImageService:
+    def __init__(self, supervisor: Supervisor, events: EventBus) -> None:
+        self._supervisor = supervisor
+        self._events = events
+        self._blob_cache: dict[str, dict[str, Any]] = {}
+        self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
+        """Ids of the containers using an image (set by the daemon once containers exist)."""
+
+    async def _json_blob(self, digest: str) -> dict[str, Any]:
+        cached = self._blob_cache.get(digest)
+        if cached is None:
+            cached = json.loads(await self._supervisor.content.read(digest))
+            self._blob_cache[digest] = cached
+        return cached
+
+    async def _manifest_of(self, target: oci.Descriptor) -> oci.Descriptor:
+        """The linux/amd64 (or only) manifest of a target that may be an index."""
+        if target.media_type not in oci.INDEX_TYPES:
+            return target
+        index = await self._json_blob(target.digest)
+        candidates = [oci.Descriptor.from_json(m) for m in index.get("manifests", [])]
+        arch = host_architecture()
+        for candidate in candidates:
+            plat = candidate.platform or {}
+            if plat.get("os") == "linux" and plat.get("architecture") == arch:
+                return candidate
+        if candidates:
+            return candidates[0]
+        raise errdefs.NotFound(f"no manifest in index {target.digest}")
+
+    async def _load(self, image: Image) -> LocalImage:
+        manifest_descriptor = await self._manifest_of(image.target)
+        manifest = await self._json_blob(manifest_descriptor.digest)
+        config_descriptor = oci.Descriptor.from_json(manifest["config"])
+        config = await self._json_blob(config_descriptor.digest)
+        layers = [oci.Descriptor.from_json(layer) for layer in manifest.get("layers", [])]
+        return LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name])
+
+    async def list(self) -> list[LocalImage]:
+        by_id: dict[str, LocalImage] = {}
+        for image in await self._supervisor.images.list():
+            try:
+                local = await self._load(image)
+            except errdefs.NotFound:
+                continue  # content missing: not a usable image
+            known = by_id.get(local.id)
+            if known is None:
+                by_id[local.id] = local
+            else:
+                known.names.append(image.name)
+        return sorted(by_id.values(), key=lambda img: img.created, reverse=True)
+
+    async def resolve(self, ref: str) -> LocalImage:
+        """By name (tag or digest), by id (`sha256:…`, full hex) or by unique id prefix."""
+        if not ref:
+            raise errdefs.InvalidArgument("invalid reference format")
+        images = await self.list()
+        candidate_id = ref if ref.startswith("sha256:") else None
+        if candidate_id is None and len(ref) == 64 and all(c in "0123456789abcdef" for c in ref):
+            candidate_id = "sha256:" + ref
+        if candidate_id is not None:
+            for image in images:
+                if image.id == candidate_id:
+                    return image
+            if ref.startswith("sha256:") and len(ref) == 71:
+                raise errdefs.NotFound(f"No such image: {ref}")
+        try:
+            parsed = reference.parse_normalized_tagged(ref)
+        except reference.InvalidReference:
+            parsed = None
+        if parsed is not None:
+            wanted = str(parsed)
+            for image in images:
+                if wanted in image.names:
+                    return image
+            if parsed.digest:
+                for image in images:
+                    if image.manifest.digest == parsed.digest and any(
+                        n.startswith(parsed.name + ":") or n.startswith(parsed.name + "@") for n in image.names
+                    ):
+                        return image
+        short = ref.removeprefix("sha256:")
+        if short and all(c in "0123456789abcdef" for c in short):
+            matches = [image for image in images if image.id.removeprefix("sha256:").startswith(short)]
+            if len(matches) == 1:
+                return matches[0]
+        if parsed is None:
+            raise errdefs.InvalidArgument("invalid reference format")
+        raise errdefs.NotFound(f"No such image: {familiar_tagged(ref) if not parsed.digest else ref}")
+
+    async def chain_id(self, image: LocalImage) -> str:
+        """Unpack (idempotent) and return the top snapshot's name, the rootfs's parent."""
+        return await self._supervisor.unpacker.unpack(image.manifest.digest)
+
+    async def import_tar(
+        self,
+        body: AsyncIterator[bytes],
+        repo: str,
+        tag: str,
+        changes: list[str],
+        message: str,
+        platform_text: str,
+    ) -> LocalImage:
+        """`docker import`: the body is a rootfs tar (maybe compressed): one layer, one image."""
+        target_ref = None
+        if repo:
+            target_ref = parse_reference(repo)
+            if tag:
+                if not reference.valid_tag(tag):
+                    raise errdefs.InvalidArgument(f"invalid tag format: {tag}")
+                target_ref = target_ref.with_tag(tag)
+        layer_info = await self._supervisor.content.write(decompressed(body))
+        os_name, arch = "linux", host_architecture()
+        if platform_text:
+            parts = platform_text.split("/")
+            os_name = parts[0] or os_name
+            if len(parts) > 1 and parts[1]:
+                arch = parts[1]
+        created = rfc3339nano(now_ns())
+        config = {
+            "architecture": arch,
+            "os": os_name,
+            "created": created,
+            "config": apply_changes({}, changes),
+            "rootfs": {"type": "layers", "diff_ids": [layer_info.digest]},
+            "history": [{"created": created, "comment": message or "Imported from -"}],
+        }
+        config_bytes = json.dumps(config, separators=(",", ":")).encode()
+        config_info = await self._write_blob(config_bytes)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": oci.MEDIA_TYPE_OCI_MANIFEST,
+            "config": {"mediaType": oci.MEDIA_TYPE_OCI_CONFIG, "digest": config_info, "size": len(config_bytes)},
+            "layers": [
+                {"mediaType": oci.MEDIA_TYPE_OCI_LAYER, "digest": layer_info.digest, "size": layer_info.size}
+            ],
+        }
+        manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
+        manifest_digest = await self._write_blob(manifest_bytes)
+        target = oci.Descriptor(oci.MEDIA_TYPE_OCI_MANIFEST, manifest_digest, len(manifest_bytes))
+        name = str(target_ref) if target_ref else DANGLING_PREFIX + config_info
+        await self._supervisor.images.update(Image(name=name, target=target))
+        self._events.publish("image", "import", config_info, {"name": target_ref.familiar() if target_ref else ""})
+        return await self.resolve(config_info)
+
+    async def _write_blob(self, data: bytes) -> str:
+        digest = sha256_of(data)
+
+        async def one_chunk() -> AsyncIterator[bytes]:
+            yield data
+
+        await self._supervisor.content.write(one_chunk(), expected=digest)
+        return digest
+
+    async def tag(self, source: str, repo: str, tag: str) -> None:
+        image = await self.resolve(source)
+        if not repo:
+            raise errdefs.InvalidArgument("repository name must have at least one component")
+        target = parse_reference(repo)
+        if tag:
+            if not reference.valid_tag(tag):
+                raise errdefs.InvalidArgument(f"invalid tag format: {tag}")
+            target = target.with_tag(tag)
+        if target.digest:
+            raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
+        image_record = await self._store_record(image)
+        await self._supervisor.images.update(Image(name=str(target), target=image_record.target))
+        for name in image.names:
+            if name.startswith(DANGLING_PREFIX):
+                await self._supervisor.images.delete(name)
+        self._events.publish("image", "tag", image.id, {"name": target.familiar()})
+
+    async def _store_record(self, image: LocalImage) -> Image:
+        return await self._supervisor.images.get(image.names[0])
+
+    async def delete(self, ref: str, force: bool) -> list[dict[str, str]]:
+        """Untag `ref`, deleting the image once no name is left. Containers using the image
+        (`image_users`) block deleting it unless forced."""
+        image = await self.resolve(ref)
+        by_name = self._name_matching(image, ref)
+        report: list[dict[str, str]] = []
+        in_use = await self.image_users(image.id) if self.image_users else []
+        if by_name is not None:
+            remaining = [n for n in image.names if n != by_name and not n.startswith(DANGLING_PREFIX)]
+            if not remaining and in_use and not force:
+                raise errdefs.Conflict(
+                    f'conflict: unable to remove repository reference "{ref}" (must force) - container '
+                    f"{in_use[0][:12]} is using its referenced image {image.short_id}"
+                )
+            await self._supervisor.images.delete(by_name)
+            report.append({"Untagged": reference.parse(by_name).familiar()})
+            self._events.publish("image", "untag", image.id, {"name": reference.parse(by_name).familiar()})
+            if remaining:
+                return report
+            if in_use:
+                # Forced while containers use it: the image stays, untagged.
+                await self._supervisor.images.update(
+                    Image(name=DANGLING_PREFIX + image.id, target=image.manifest)
+                )
+                return report
+        else:
+            tagged = [n for n in image.names if not n.startswith(DANGLING_PREFIX)]
+            if len(tagged) > 1 and not force:
+                raise errdefs.Conflict(
+                    f"conflict: unable to delete {image.short_id} (must be forced) - image is referenced "
+                    "in multiple repositories"
+                )
+            if in_use and not force:
+                raise errdefs.Conflict(
+                    f"conflict: unable to delete {image.short_id} (cannot be forced) - image is being used "
+                    f"by stopped container {in_use[0][:12]}"
+                )
+            for name in image.names:
+                await self._supervisor.images.delete(name)
+                if not name.startswith(DANGLING_PREFIX):
+                    report.append({"Untagged": reference.parse(name).familiar()})
+        await self._delete_unshared_content(image)
+        report.append({"Deleted": image.id})
+        self._events.publish("image", "delete", image.id, {"name": ref})
+        return report
+
+    async def prune(self, all_unused: bool) -> list[dict[str, str]]:
+        """Remove dangling images (or, with `all_unused`, every image no container uses)."""
+        report: list[dict[str, str]] = []
+        for image in await self.list():
+            if image.repo_tags and not all_unused:
+                continue
+            if self.image_users is not None and await self.image_users(image.id):
+                continue
+            report += await self.delete(image.id, force=True)
+        return report
+
+    @staticmethod
+    def _name_matching(image: LocalImage, ref: str) -> str | None:
+        try:
+            parsed = reference.parse_normalized_tagged(ref)
+        except reference.InvalidReference:
+            return None
+        return str(parsed) if str(parsed) in image.names else None
+
+    async def _delete_unshared_content(self, image: LocalImage) -> None:
+        """Blobs no other image needs. (Snapshots stay: they are shared by chain id.)"""
+        still_used: set[str] = set()
+        for other in await self.list():
+            still_used.update({other.manifest.digest, other.id, *(layer.digest for layer in other.layers)})
+        for digest in [image.manifest.digest, image.id, *(layer.digest for layer in image.layers)]:
+            if digest not in still_used:
+                try:
+                    await self._supervisor.content.delete(digest)
+                except errdefs.NotFound:
+                    pass
+
+
+def host_architecture() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(machine, machine)
+
+
+def image_config_for_api(image: LocalImage) -> dict[str, Any]:
+    """The image's `config` in the shape `docker image inspect` shows (all keys present)."""
+    config = image.config.get("config") or {}
+    return {
+        "Hostname": "", "Domainname": "", "User": config.get("User", ""),
+        "AttachStdin": False, "AttachStdout": False, "AttachStderr": False,
+        "ExposedPorts": config.get("ExposedPorts"), "Tty": False, "OpenStdin": False, "StdinOnce": False,
+        "Env": config.get("Env"), "Cmd": config.get("Cmd"), "Healthcheck": config.get("Healthcheck"),
+        "ArgsEscaped": config.get("ArgsEscaped"), "Image": "", "Volumes": config.get("Volumes"),
+        "WorkingDir": config.get("WorkingDir", ""), "Entrypoint": config.get("Entrypoint"),
+        "OnBuild": config.get("OnBuild"), "Labels": config.get("Labels"),
+        "StopSignal": config.get("StopSignal"),
+    }  # fmt: skip

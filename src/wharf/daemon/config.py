@@ -1,0 +1,75 @@
+"""wharfd's settings: command-line flags over `daemon.json` (same keys as the flags) over defaults."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+DEFAULT_CONFIG_FILE = "/etc/wharf/daemon.json"
+
+
+@dataclass
+class DaemonConfig:
+    hosts: list[str]
+    data_root: str = "/var/lib/wharf"
+    exec_root: str = "/run/wharf"
+    containerd: str = ""
+    runtime: str = "wharf-runc"
+    cgroup_parent: str = "/wharf"
+    log_level: str = "info"
+
+    @property
+    def containerd_address(self) -> str:
+        return self.containerd or f"{self.exec_root}/containerd.sock"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wharfd", description="Wharf's Docker Engine API daemon")
+    parser.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path (repeatable)")
+    parser.add_argument("--data-root")
+    parser.add_argument("--exec-root")
+    parser.add_argument("--containerd", help="supervisor socket (default <exec-root>/containerd.sock)")
+    parser.add_argument("--config-file", default=DEFAULT_CONFIG_FILE)
+    parser.add_argument("--runtime", help="OCI runtime for new containers (default wharf-runc)")
+    parser.add_argument("--cgroup-parent")
+    parser.add_argument("-l", "--log-level")
+    return parser
+
+
+def _read_file(path: str, explicit: bool) -> dict[str, Any]:
+    try:
+        with open(path) as source:
+            text = source.read()
+    except FileNotFoundError:
+        if explicit and path != DEFAULT_CONFIG_FILE:
+            raise SystemExit(f"wharfd: config file {path} not found") from None
+        return {}
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise SystemExit(f"wharfd: invalid config file {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise SystemExit(f"wharfd: config file {path} must hold a JSON object")
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def load_config(argv: list[str] | None = None) -> DaemonConfig:
+    args = _parser().parse_args(argv)
+    from_file = _read_file(args.config_file, explicit=True)
+    known = {f.name for f in fields(DaemonConfig)}
+    values: dict[str, Any] = {k: v for k, v in from_file.items() if k in known}
+    if "hosts" in from_file and isinstance(from_file["hosts"], str):
+        values["hosts"] = [from_file["hosts"]]
+    for name in known:
+        flag = getattr(args, name, None)
+        if flag:
+            values[name] = flag
+    values.setdefault("hosts", [])
+    config = DaemonConfig(**values)
+    if not config.hosts:
+        config.hosts = [f"unix://{config.exec_root}/wharf.sock"]
+    return config

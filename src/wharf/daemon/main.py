@@ -1,0 +1,138 @@
+"""wharfd's entry point: flags, the supervisor, the services, the API socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+from wharf import errdefs
+from wharf.daemon.backend.containers import ContainerService, DaemonPaths
+from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.images import ImageService
+from wharf.daemon.backend.monitor import follow_task_events
+from wharf.daemon.backend.system import SystemService
+from wharf.daemon.config import DaemonConfig, load_config
+from wharf.daemon.routers.container.routes import ContainerRouter
+from wharf.daemon.routers.image.routes import ImageRouter
+from wharf.daemon.routers.system.routes import SystemRouter
+from wharf.daemon.server.app import make_app
+
+log = logging.getLogger("wharfd")
+
+
+class Daemon:
+    """The services of one wharfd over one supervisor, and the app serving them."""
+
+    def __init__(self, supervisor: Any, data_root: str, runtime: str, cgroup_parent: str) -> None:
+        self.events = EventBus()
+        self.images = ImageService(supervisor, self.events)
+        paths = DaemonPaths(data_root=data_root, runtime=runtime, cgroup_parent=cgroup_parent)
+        os.makedirs(paths.containers_dir, exist_ok=True)
+        self.containers = ContainerService(supervisor, self.images, self.events, paths)
+        self.images.image_users = self.containers.users_of_image
+        self.system = SystemService(self.containers, self.images, self.events, data_root, runtime,
+                                    _daemon_id(data_root))
+        self._supervisor = supervisor
+        self._monitor: asyncio.Task[None] | None = None
+        self.app = make_app([
+            SystemRouter(self.system).routes(),
+            ContainerRouter(self.containers).routes(),
+            ImageRouter(self.images).routes(),
+        ])  # fmt: skip
+
+    async def start(self) -> None:
+        """Reload containers, follow exits (reconciling with the supervisor's tasks first)."""
+        self.containers.load()
+        subscribed = asyncio.Event()
+        self._monitor = asyncio.create_task(follow_task_events(self._supervisor, self.containers, subscribed))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscribed.wait(), 10)
+        await self.containers.start_restartable()
+
+    async def stop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        await self.containers.close()
+
+
+def _daemon_id(data_root: str) -> str:
+    path = os.path.join(data_root, "engine-id")
+    try:
+        with open(path) as source:
+            return source.read().strip()
+    except FileNotFoundError:
+        engine_id = secrets.token_hex(16)
+        with open(path, "w") as out:
+            out.write(engine_id)
+        return engine_id
+
+
+async def serve(config: DaemonConfig) -> None:
+    from wharf.daemon.supervisor_process import connect_or_start
+
+    for directory in (config.data_root, config.exec_root):
+        os.makedirs(directory, mode=0o711, exist_ok=True)
+    supervisor = await connect_or_start(config)
+    daemon = Daemon(supervisor, config.data_root, config.runtime, config.cgroup_parent)
+    await daemon.start()
+    runner = web.AppRunner(daemon.app, access_log=None, handle_signals=False, shutdown_timeout=2)
+    await runner.setup()
+    for host in config.hosts:
+        if not host.startswith("unix://"):
+            raise SystemExit(f"wharfd: only unix:// hosts are supported for now, not {host}")
+        path = host[len("unix://"):]
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        site = web.UnixSite(runner, path)
+        await site.start()
+        os.chmod(path, 0o660)
+        log.info("API listening on %s", path)
+    with open(os.path.join(config.exec_root, "wharfd.pid"), "w") as out:
+        out.write(str(os.getpid()))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+    await daemon.stop()
+    for host in config.hosts:
+        with contextlib.suppress(OSError):
+            os.unlink(host[len("unix://"):])
+    close = getattr(supervisor, "close", None)
+    if close is not None:
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = load_config(argv)
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        pass
+    except errdefs.WharfError as err:
+        log.error("%s", err)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""What the image router needs (implemented by backend.images.ImageService + the container service)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from wharf.daemon.backend.images import LocalImage
+
+
+class ImageBackend(Protocol):
+    async def list(self) -> list[LocalImage]: ...
+
+    async def resolve(self, ref: str) -> LocalImage: ...
+
+    async def import_tar(self, body: AsyncIterator[bytes], repo: str, tag: str, changes: list[str],
+                         message: str, platform_text: str) -> LocalImage: ...
+
+    async def tag(self, source: str, repo: str, tag: str) -> None: ...
+
+    async def delete(self, ref: str, force: bool) -> list[dict[str, str]]: ...
+
+    async def prune(self, all_unused: bool) -> list[dict[str, str]]: ...

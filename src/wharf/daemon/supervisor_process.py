@@ -1,0 +1,84 @@
+"""Reaching wharf-containerd: connect to the one answering on the socket, or start it first.
+
+It is started in its own session so that it outlives wharfd (containers keep their supervisor
+while wharfd restarts or is upgraded)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+from wharf import errdefs
+from wharf.daemon.config import DaemonConfig
+
+log = logging.getLogger("wharfd.supervisor")
+
+READY_TIMEOUT = 30.0
+
+
+def _connect(address: str) -> Any:
+    from wharf.containerd.proxy import connect
+
+    return connect(address)
+
+
+async def _answers(supervisor: Any) -> bool:
+    try:
+        await asyncio.wait_for(supervisor.containers.list(), 2.0)
+        return True
+    except (errdefs.WharfError, OSError, TimeoutError):
+        return False
+
+
+def _supervisor_command(config: DaemonConfig) -> list[str]:
+    beside_us = os.path.join(os.path.dirname(sys.executable), "wharf-containerd")
+    binary = beside_us if os.path.exists(beside_us) else shutil.which("wharf-containerd") or "wharf-containerd"
+    return [
+        binary,
+        "--address", config.containerd_address,
+        "--root", os.path.join(config.data_root, "containerd"),
+        "--state", os.path.join(config.exec_root, "containerd"),
+        "--runtime-root", os.path.join(config.exec_root, "runtime"),
+        "--runtime", config.runtime,
+    ]  # fmt: skip
+
+
+async def connect_or_start(config: DaemonConfig) -> Any:
+    address = config.containerd_address
+    if os.path.exists(address):
+        supervisor = _connect(address)
+        if await _answers(supervisor):
+            log.info("using the supervisor already on %s", address)
+            return supervisor
+        await _close(supervisor)
+    if config.containerd:
+        # An explicit address is someone else's supervisor: wait for it, never start our own.
+        raise errdefs.Unavailable(f"no supervisor answers on {address}")
+    command = _supervisor_command(config)
+    log.info("starting %s", " ".join(command))
+    with open(os.path.join(config.exec_root, "containerd.log"), "ab") as output:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                         start_new_session=True, close_fds=True)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT
+    while loop.time() < deadline:
+        if os.path.exists(address):
+            supervisor = _connect(address)
+            if await _answers(supervisor):
+                return supervisor
+            await _close(supervisor)
+        await asyncio.sleep(0.05)
+    raise errdefs.Unavailable(f"wharf-containerd did not answer on {address} within {READY_TIMEOUT}s")
+
+
+async def _close(supervisor: Any) -> None:
+    close = getattr(supervisor, "close", None)
+    if close is not None:
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
