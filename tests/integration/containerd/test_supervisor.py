@@ -183,7 +183,7 @@ def test_task_lifecycle_with_shim_and_runc(supervisor: SupervisorProcess, busybo
 
             deleted = await sup.tasks.delete(cid)
             assert deleted.code == 3
-            assert not bundle.exists() and not (supervisor.base / "state" / "shims" / cid).exists()
+            assert not bundle.exists() and not (_shim_dir(supervisor, cid)).exists()
             assert mounts_under(str(supervisor.base / "state")) == []
             with pytest.raises(errdefs.NotFound):
                 await sup.tasks.get(cid)
@@ -316,12 +316,12 @@ def test_exit_while_supervisor_is_down_and_dead_shim(
     pid = run(before())
     supervisor.kill(signal.SIGKILL)
     os.kill(pid, signal.SIGKILL)
-    exit_file = supervisor.base / "state" / "shims" / cid / "exit.json"
+    exit_file = _shim_dir(supervisor, cid) / "exit.json"
     deadline = time.monotonic() + 10
     while not exit_file.exists():
         assert time.monotonic() < deadline, "the shim did not record the exit"
         time.sleep(0.05)
-    shims = processes_mentioning(str(supervisor.base / "state" / "shims" / cid))
+    shims = processes_mentioning(str(_shim_dir(supervisor, cid)))
     assert shims
     kill_processes(shims)
     wait_gone(shims)
@@ -383,3 +383,9 @@ def test_stale_socket_is_replaced_and_socket_is_group_only(base_dir: Path) -> No
         assert run(answers()) == []
     finally:
         proc.kill(signal.SIGTERM)
+
+
+def _shim_dir(supervisor: SupervisorProcess, container_id: str) -> Path:
+    import hashlib
+
+    return supervisor.base / "state" / "s" / hashlib.sha256(container_id.encode()).hexdigest()[:16]

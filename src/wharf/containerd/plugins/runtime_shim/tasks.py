@@ -1,6 +1,6 @@
 """ShimTaskService: tasks as wharf-shim processes, found again after a supervisor restart.
 
-Per task: the bundle `<state>/bundles/<id>`, the shim's state dir `<state>/shims/<id>`, a ShimClient
+Per task: the bundle `<state>/bundles/<id>`, the shim's state dir `<state>/s/<hash of id>`, a ShimClient
 and a background waiter that publishes `/tasks/exit` when the init process exits. A shim that died
 while we were away is read from its `exit.json`."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -81,7 +82,7 @@ class ShimTaskService:
         runtime_root: Path | None = None,
     ) -> None:
         self._bundles = state / "bundles"
-        self._shims = state / "shims"
+        self._shims = state / "s"
         self._bundles.mkdir(parents=True, exist_ok=True)
         self._shims.mkdir(parents=True, exist_ok=True)
         self._containers = containers
@@ -91,6 +92,11 @@ class ShimTaskService:
         self._runtime_root = runtime_root
         self._tasks: dict[str, _Task] = {}
         self._creating: set[str] = set()
+
+    def _shim_dir(self, container_id: str) -> Path:
+        """The shim's state dir: named by a hash of the id, because the shim's sockets live there and a
+        unix socket path is at most 107 bytes (a 64-hex id alone nearly fills it)."""
+        return self._shims / hashlib.sha256(container_id.encode()).hexdigest()[:16]
 
     def has_task(self, container_id: str) -> bool:
         return container_id in self._tasks or container_id in self._creating
@@ -104,12 +110,12 @@ class ShimTaskService:
     # -- restart ------------------------------------------------------------------------------
 
     async def restore(self) -> None:
-        """Reconnect to the shims of a previous run (listed in `<state>/shims/`)."""
-        shims = set(os.listdir(self._shims))
-        for orphan in sorted(set(os.listdir(self._bundles)) - shims):  # a crash before its shim started
-            await asyncio.to_thread(remove_bundle, self._bundles / orphan)
-        for name in sorted(os.listdir(self._shims)):
-            state_dir = self._shims / name
+        """Reconnect to the shims of a previous run (one per bundle in `<state>/bundles/`)."""
+        for name in sorted(os.listdir(self._bundles)):
+            state_dir = self._shim_dir(name)
+            if not state_dir.is_dir():  # a crash before its shim started
+                await asyncio.to_thread(remove_bundle, self._bundles / name)
+                continue
             shim = ShimClient(control_socket(str(state_dir)))
             task = _Task(name, shim, self._bundles / name, state_dir)
             try:
@@ -158,7 +164,7 @@ class ShimTaskService:
                 raise errdefs.InvalidArgument(f"container {container_id}: no snapshot for its rootfs")
             mounts = await self._snapshots.mounts(container.snapshot_key)
             bundle = self._bundles / container_id
-            state_dir = self._shims / container_id
+            state_dir = self._shim_dir(container_id)
             await asyncio.to_thread(make_bundle, bundle, container.spec, mounts)
             try:
                 socket_path = await start_shim(
