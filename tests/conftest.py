@@ -1,7 +1,13 @@
 import os
 import shutil
+import subprocess
+from collections.abc import Iterator
 
 import pytest
+
+from tests.fixtures.busybox_image import write_rootfs_tar
+from tests.fixtures.oci_layout import write_layout
+from tests.fixtures.registry import Registry
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -19,3 +25,21 @@ def require_binary(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed")
     return path
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """The real registry on 127.0.0.1, holding library/busybox:latest (pushed by skopeo)."""
+    require_binary("docker-registry")
+    require_binary("skopeo")
+    server = Registry()
+    server.start()
+    work = tmp_path_factory.mktemp("layout")
+    write_rootfs_tar(work / "busybox.tar")
+    write_layout(work / "layout", [(work / "busybox.tar").read_bytes()])
+    subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{work / 'layout'}:latest",
+                    f"docker://{server.address}/library/busybox:latest"], check=True, capture_output=True)
+    yield server
+    server.stop()
+
+

@@ -156,9 +156,14 @@ def test_unknown_container_and_image(wharf: WharfDaemon) -> None:
     assert "No such container" in wharf.docker("logs", "no-such-container-here").stderr
     assert "No such container" in wharf.docker("stop", "no-such-container-here").stderr
 
-    image = wharf.docker("run", "--rm", "no-such-image-here:v9")
+    # A registry on loopback that is not there: the pull the CLI falls back to fails at once
+    # (and no traffic leaves the machine).
+    from tests.fixtures.registry import free_port
+
+    missing_image = f"127.0.0.1:{free_port()}/no-such-image-here:v9"
+    image = wharf.docker("run", "--rm", missing_image)
     assert image.returncode == 125
-    assert "Unable to find image 'no-such-image-here:v9' locally" in image.stderr
+    assert f"Unable to find image '{missing_image}' locally" in image.stderr
     assert wharf.ping()
 
 

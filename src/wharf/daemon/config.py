@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 DEFAULT_CONFIG_FILE = "/etc/wharf/daemon.json"
@@ -19,6 +19,8 @@ class DaemonConfig:
     runtime: str = "wharf-runc"
     cgroup_parent: str = "/wharf"
     log_level: str = "info"
+    insecure_registries: list[str] = field(default_factory=list)
+    registry_mirrors: list[str] = field(default_factory=list)
 
     @property
     def containerd_address(self) -> str:
@@ -35,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runtime", help="OCI runtime for new containers (default wharf-runc)")
     parser.add_argument("--cgroup-parent")
     parser.add_argument("-l", "--log-level")
+    parser.add_argument("--insecure-registry", action="append", dest="insecure_registries",
+                        help="registry (host:port or CIDR) that may use plain HTTP (repeatable)")
+    parser.add_argument("--registry-mirror", action="append", dest="registry_mirrors",
+                        help="preferred Docker Hub mirror (repeatable)")
     return parser
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from wharf import errdefs
 from wharf.daemon.backend.containers import ContainerService, DaemonPaths
+from wharf.daemon.backend.distribution import DistributionService
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.images import ImageService
 from wharf.daemon.backend.monitor import follow_task_events
@@ -45,7 +46,7 @@ class Daemon:
         self.app = make_app([
             SystemRouter(self.system).routes(),
             ContainerRouter(self.containers).routes(),
-            ImageRouter(self.images).routes(),
+            ImageRouter(self.images, DistributionService(supervisor, self.images)).routes(),
         ])  # fmt: skip
 
     async def start(self) -> None:

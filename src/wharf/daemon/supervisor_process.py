@@ -45,6 +45,8 @@ def _supervisor_command(config: DaemonConfig) -> list[str]:
         "--state", os.path.join(config.exec_root, "containerd"),
         "--runtime-root", os.path.join(config.exec_root, "runtime"),
         "--runtime", config.runtime,
+        *[f"--insecure-registry={registry}" for registry in config.insecure_registries],
+        *[f"--registry-mirror={mirror}" for mirror in config.registry_mirrors],
     ]  # fmt: skip
 
 

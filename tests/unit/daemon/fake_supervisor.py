@@ -367,8 +367,21 @@ class FakeTasks:
         return [self._get(container_id).pid]
 
 
+class FakeDistribution:
+    """A registry that knows no repository (unit tests never reach a real one)."""
+
+    async def pull(self, reference: str, platform: str = "", auth: object = None) -> AsyncIterator[object]:
+        raise errdefs.Unauthorized("authentication required")
+        yield  # an async generator, like the real one
+
+    async def push(self, reference: str, manifest: object, auth: object = None) -> AsyncIterator[object]:
+        raise errdefs.Unauthorized("authentication required")
+        yield
+
+
 class FakeSupervisor:
     def __init__(self, state_dir: str) -> None:
+        self.distribution = FakeDistribution()
         self.containers = FakeContainers()
         self.content = FakeContent()
         self.snapshots = FakeSnapshots()

@@ -33,6 +33,8 @@ class LocalImage:
     layers: list[oci.Descriptor]
     names: list[str] = field(default_factory=list)
     """Full store names that point at it (`docker.io/library/busybox:latest`)."""
+    target_digest: str = ""
+    """What the name points at: the manifest, or the index a pull resolved (the RepoDigest)."""
 
     @property
     def short_id(self) -> str:
@@ -64,7 +66,8 @@ class LocalImage:
 
     @property
     def repo_digests(self) -> list[str]:
-        return sorted({f"{ref.familiar_name}@{self.manifest.digest}" for ref in self.references})
+        digest = self.target_digest or self.manifest.digest
+        return sorted({f"{ref.familiar_name}@{digest}" for ref in self.references})
 
 
 def parse_reference(ref: str) -> reference.Reference:
@@ -89,6 +92,9 @@ class ImageService:
         self._blob_cache: dict[str, dict[str, Any]] = {}
         self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
         """Ids of the containers using an image (set by the daemon once containers exist)."""
+
+    def publish(self, action: str, image_id: str, name: str) -> None:
+        self._events.publish("image", action, image_id, {"name": name})
 
     async def _json_blob(self, digest: str) -> dict[str, Any]:
         cached = self._blob_cache.get(digest)
@@ -118,7 +124,8 @@ class ImageService:
         config_descriptor = oci.Descriptor.from_json(manifest["config"])
         config = await self._json_blob(config_descriptor.digest)
         layers = [oci.Descriptor.from_json(layer) for layer in manifest.get("layers", [])]
-        return LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name])
+        return LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name],
+                          image.target.digest)
 
     async def list(self) -> list[LocalImage]:
         by_id: dict[str, LocalImage] = {}

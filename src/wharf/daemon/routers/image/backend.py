@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from wharf.containerd.core.distribution import PushOutcome, RegistryAuth
+from wharf.daemon.backend.distribution import Send
 from wharf.daemon.backend.images import LocalImage
+from wharf.oci.reference import Reference
 
 
 class ImageBackend(Protocol):
@@ -21,3 +24,9 @@ class ImageBackend(Protocol):
     async def delete(self, ref: str, force: bool) -> list[dict[str, str]]: ...
 
     async def prune(self, all_unused: bool) -> list[dict[str, str]]: ...
+
+
+class DistributionBackend(Protocol):
+    async def pull(self, ref: Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage: ...
+
+    async def push(self, ref: Reference, auth: RegistryAuth, send: Send) -> PushOutcome: ...

@@ -10,12 +10,15 @@ from aiohttp import web
 
 from wharf import errdefs
 from wharf.daemon.backend.container_view import parse_filters
-from wharf.daemon.backend.images import LocalImage, image_config_for_api, parse_reference
+from wharf.daemon.backend.distribution import pull_reference, reference_without_default
+from wharf.daemon.backend.images import LocalImage, image_config_for_api
+from wharf.daemon.backend.registry_auth import decode_registry_auth
 from wharf.daemon.backend.timefmt import rfc3339nano
 from wharf.daemon.routers.common import Route, bool_value, filters_value
-from wharf.daemon.routers.image.backend import ImageBackend
+from wharf.daemon.routers.image.backend import DistributionBackend, ImageBackend
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import JSONMessageStream
+from wharf.oci.reference import valid_tag
 
 
 def _summary(image: LocalImage) -> dict[str, Any]:
@@ -73,8 +76,9 @@ def _matches(image: LocalImage, filters: dict[str, list[str]]) -> bool:
 
 
 class ImageRouter:
-    def __init__(self, backend: ImageBackend) -> None:
+    def __init__(self, backend: ImageBackend, distribution: DistributionBackend) -> None:
         self._backend = backend
+        self._distribution = distribution
 
     def routes(self) -> list[Route]:
         return [
@@ -83,6 +87,7 @@ class ImageRouter:
             ("POST", "/images/prune", self.prune),
             ("GET", "/images/{name:.+}/json", self.inspect),
             ("POST", "/images/{name:.+}/tag", self.tag),
+            ("POST", "/images/{name:.+}/push", self.push),
             ("DELETE", "/images/{name:.+}", self.delete),
         ]
 
@@ -90,11 +95,7 @@ class ImageRouter:
         source = request.query.get("fromSrc", "")
         image_name = request.query.get("fromImage", "")
         if image_name:
-            ref = parse_reference(image_name)
-            raise errdefs.NotFound(
-                f"pull access denied for {ref.familiar_name}, repository does not exist or may require "
-                "'docker login': wharfd cannot pull from registries yet (load images with 'docker import')"
-            )
+            return await self._pull(request, image_name)
         if source != "-":
             if source:
                 raise errdefs.NotImplementedYet("importing from a URL is not supported yet: use fromSrc=-")
@@ -111,6 +112,36 @@ class ImageRouter:
         )  # fmt: skip
         stream = JSONMessageStream(request)
         await stream.send({"status": image.id})
+        return await stream.finish()
+
+    async def _pull(self, request: web.Request, image_name: str) -> web.StreamResponse:
+        ref = pull_reference(image_name, request.query.get("tag", ""))
+        auth = decode_registry_auth(request.headers.get("X-Registry-Auth"))
+        stream = JSONMessageStream(request)
+        try:
+            await self._distribution.pull(ref, request.query.get("platform", ""), auth, stream.send)
+        except errdefs.WharfError as err:
+            if not stream.response.prepared:
+                raise  # nothing sent yet: an ordinary error answer, as Docker gives
+            await stream.send_error(str(err))
+        return await stream.finish()
+
+    async def push(self, request: web.Request) -> web.StreamResponse:
+        ref = reference_without_default(request.match_info["name"])
+        tag = request.query.get("tag", "")
+        if tag:
+            if not valid_tag(tag):
+                raise errdefs.InvalidArgument(f"invalid tag format: {tag}")
+            ref = ref.with_tag(tag)
+        ref = ref.with_default_tag()
+        auth = decode_registry_auth(request.headers.get("X-Registry-Auth"))
+        stream = JSONMessageStream(request)
+        try:
+            await self._distribution.push(ref, auth, stream.send)
+        except errdefs.WharfError as err:
+            if not stream.response.prepared:
+                raise
+            await stream.send_error(str(err))
         return await stream.finish()
 
     async def list(self, request: web.Request) -> web.Response:

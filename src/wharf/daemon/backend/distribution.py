@@ -1,0 +1,139 @@
+"""Pull and push as the Engine API shows them: Docker's progress messages, then the image named.
+
+The supervisor transfers the blobs; here the pulled image is unpacked and only then named, so a
+pull that fails halfway leaves no name on a half image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from wharf import errdefs
+from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
+from wharf.containerd.core.images import Image
+from wharf.daemon.backend.images import ImageService, LocalImage, parse_reference
+from wharf.daemon.backend.supervisor import Supervisor
+from wharf.oci import reference
+from wharf.oci.image import MANIFEST_TYPES
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+BAR_WIDTH = 50
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000:
+            return f"{size:.4g}{unit}"
+        size /= 1000
+    return f"{size:.4g}PB"
+
+
+def progress_bar(current: int, total: int) -> str:
+    """Docker's rendering: `[=====>      ]  1.2MB/3.4MB`."""
+    if total <= 0:
+        return human_size(current)
+    filled = min(BAR_WIDTH, BAR_WIDTH * current // total)
+    arrow = ">" if filled < BAR_WIDTH else ""
+    bar = "=" * max(0, filled - (1 if arrow else 0)) + arrow
+    return f"[{bar.ljust(BAR_WIDTH)}] {human_size(current):>8}/{human_size(total)}"
+
+
+def progress_message(item: TransferProgress) -> dict[str, Any]:
+    message: dict[str, Any] = {"status": item.status, "progressDetail": {}, "id": item.id}
+    if item.total or item.current:
+        message["progressDetail"] = {"current": item.current, "total": item.total}
+        message["progress"] = progress_bar(item.current, item.total)
+    return message
+
+
+def pull_reference(from_image: str, tag: str) -> reference.Reference:
+    """`fromImage` and `tag` as the API takes them (the tag may be a digest)."""
+    ref = parse_reference(from_image) if not tag else reference_without_default(from_image)
+    if tag:
+        if tag.startswith("sha256:"):
+            return reference.parse(f"{ref.name}@{tag}")
+        if not reference.valid_tag(tag):
+            raise errdefs.InvalidArgument(f"invalid tag format: {tag}")
+        ref = ref.with_tag(tag)
+    return ref
+
+
+def reference_without_default(text: str) -> reference.Reference:
+    try:
+        return reference.parse(text)
+    except reference.InvalidReference as err:
+        raise errdefs.InvalidArgument(str(err)) from None
+
+
+class DistributionService:
+    def __init__(self, supervisor: Supervisor, images: ImageService) -> None:
+        self._supervisor = supervisor
+        self._images = images
+
+    async def pull(self, ref: reference.Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage:
+        """Pull `ref`, streaming Docker's progress messages through `send`."""
+        name = str(ref)
+        try:
+            previous = (await self._supervisor.images.get(name)).target.digest
+        except errdefs.NotFound:
+            previous = ""
+        outcome: PullOutcome | None = None
+        announced = False
+        layers: list[str] = []
+        try:
+            async for item in self._supervisor.distribution.pull(name, platform, auth):
+                if not announced:
+                    await send({"status": f"Pulling from {ref.path if ref.domain == 'docker.io' else ref.familiar_name}",
+                                "id": ref.tag or ref.digest or "latest"})
+                    announced = True
+                if isinstance(item, PullOutcome):
+                    outcome = item
+                else:
+                    if item.status == "Pulling fs layer":
+                        layers.append(item.id)
+                    await send(progress_message(item))
+        except errdefs.NotFound as err:
+            raise errdefs.NotFound(f"manifest for {ref.familiar()} not found: manifest unknown: {err}") from err
+        except errdefs.Unauthorized as err:
+            raise errdefs.NotFound(
+                f"pull access denied for {ref.familiar_name}, repository does not exist or may require "
+                f"'docker login': denied: {err}"
+            ) from err
+        if outcome is None:
+            raise errdefs.System("the supervisor ended the pull without an outcome")
+        if outcome.manifest.media_type and outcome.manifest.media_type not in MANIFEST_TYPES:
+            raise errdefs.InvalidArgument(f"unsupported manifest media type {outcome.manifest.media_type}")
+        for layer in layers:
+            await send({"status": "Extracting", "progressDetail": {}, "id": layer})
+        await self._supervisor.unpacker.unpack(outcome.manifest.digest)
+        for layer in layers:
+            await send({"status": "Pull complete", "progressDetail": {}, "id": layer})
+        await self._supervisor.images.update(Image(name=name, target=outcome.target))
+        await send({"status": f"Digest: {outcome.target.digest}"})
+        if previous == outcome.target.digest:
+            await send({"status": f"Status: Image is up to date for {ref.familiar()}"})
+        else:
+            await send({"status": f"Status: Downloaded newer image for {ref.familiar()}"})
+        image = await self._images.resolve(name)
+        self._images.publish("pull", image.id, ref.familiar())
+        return image
+
+    async def push(self, ref: reference.Reference, auth: RegistryAuth, send: Send) -> PushOutcome:
+        image = await self._images.resolve(str(ref))
+        await send({"status": f"The push refers to repository [{ref.name if ref.domain != 'docker.io' else 'docker.io/' + ref.path}]"})
+        outcome: PushOutcome | None = None
+        try:
+            async for item in self._supervisor.distribution.push(str(ref), image.manifest, auth):
+                if isinstance(item, PushOutcome):
+                    outcome = item
+                else:
+                    await send(progress_message(item))
+        except errdefs.Unauthorized as err:
+            raise errdefs.Unauthorized(f"denied: requested access to the resource is denied: {err}") from err
+        if outcome is None:
+            raise errdefs.System("the supervisor ended the push without an outcome")
+        await send({"status": f"{outcome.tag}: digest: {outcome.digest} size: {outcome.size}"})
+        await send({"progressDetail": {}, "aux": {"Tag": outcome.tag, "Digest": outcome.digest, "Size": outcome.size}})
+        self._images.publish("push", image.id, ref.familiar())
+        return outcome
