@@ -416,3 +416,17 @@ class TransferEvent(_message.Message):
     digest: str
     size: int
     def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., current: _Optional[int] = ..., total: _Optional[int] = ..., done: _Optional[bool] = ..., target: _Optional[_Union[Descriptor, _Mapping]] = ..., manifest: _Optional[_Union[Descriptor, _Mapping]] = ..., config: _Optional[_Union[Descriptor, _Mapping]] = ..., tag: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class LoginRequest(_message.Message):
+    __slots__ = ("server", "auth")
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    server: str
+    auth: RegistryAuth
+    def __init__(self, server: _Optional[str] = ..., auth: _Optional[_Union[RegistryAuth, _Mapping]] = ...) -> None: ...
+
+class LoginResponse(_message.Message):
+    __slots__ = ("identity_token",)
+    IDENTITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    identity_token: str
+    def __init__(self, identity_token: _Optional[str] = ...) -> None: ...

@@ -1810,6 +1810,11 @@ class DistributionStub:
                 request_serializer=wharf_dot_api_dot_containerd__pb2.PushRequest.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
                 _registered_method=True)
+        self.Login = channel.unary_unary(
+                '/wharf.containerd.v1.Distribution/Login',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.LoginRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.LoginResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServicer:
@@ -1827,6 +1832,12 @@ class DistributionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Login(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1839,6 +1850,11 @@ def add_DistributionServicer_to_server(servicer, server):
                     servicer.Push,
                     request_deserializer=wharf_dot_api_dot_containerd__pb2.PushRequest.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.TransferEvent.SerializeToString,
+            ),
+            'Login': grpc.unary_unary_rpc_method_handler(
+                    servicer.Login,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.LoginRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.LoginResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1895,6 +1911,33 @@ class Distribution:
             '/wharf.containerd.v1.Distribution/Push',
             wharf_dot_api_dot_containerd__pb2.PushRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.TransferEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Login(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Distribution/Login',
+            wharf_dot_api_dot_containerd__pb2.LoginRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.LoginResponse.FromString,
             options,
             channel_credentials,
             insecure,

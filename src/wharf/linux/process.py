@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import os
 
 from wharf.linux.libc import check, libc
+from wharf.linux.procfs import proc_start_time, proc_state
+
+__all__ = ["proc_start_time", "proc_state", "prctl", "set_child_subreaper", "set_no_new_privs", "sethostname",
+           "setdomainname"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -42,26 +45,3 @@ def sethostname(name: str) -> None:
 def setdomainname(name: str) -> None:
     raw = name.encode()
     check(libc.setdomainname(raw, len(raw)), "setdomainname")
-
-
-def proc_start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None if gone.
-
-    Stored with the pid so a recycled pid is not mistaken for the container's init."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    fields = raw[raw.rindex(b")") + 2 :].split()
-    return int(fields[19])
-
-
-def proc_state(pid: int) -> str | None:
-    """The one-letter state of /proc/PID/stat (R, S, Z, ...), or None if the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    return raw[raw.rindex(b")") + 2 :].split()[0].decode()

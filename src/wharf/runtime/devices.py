@@ -13,13 +13,15 @@ DEFAULT_DEVICES = (
     Device("/dev/tty", "c", 5, 0),
 )
 
-# devices cgroup rules always allowed on top of the spec's (the default devices, ptys, /dev/console).
+# devices cgroup rules always allowed on top of the spec's, as runc: mknod of anything (using a node is
+# still checked), the default devices, /dev/tty, /dev/ptmx and the ptys, /dev/net/tun.
 DEFAULT_ALLOWED_RULES: tuple[dict[str, object], ...] = (
+    {"type": "b", "major": -1, "minor": -1, "access": "m"},
+    {"type": "c", "major": -1, "minor": -1, "access": "m"},
     *({"type": "c", "major": d.major, "minor": d.minor, "access": "rwm"} for d in DEFAULT_DEVICES),
-    {"type": "c", "major": 5, "minor": 1, "access": "rwm"},
     {"type": "c", "major": 5, "minor": 2, "access": "rwm"},
-    {"type": "c", "major": 136, "minor": -1, "access": "rwm"},
     {"type": "c", "major": 10, "minor": 200, "access": "rwm"},
+    {"type": "c", "major": 136, "minor": -1, "access": "rwm"},
 )
 
 DEFAULT_SYMLINKS = (

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import traceback
-from dataclasses import dataclass
 
 from wharf.linux import namespaces as ns
+from wharf.linux import process
 from wharf.runtime import rootfs, sync
-from wharf.runtime.specconv import Config
+from wharf.runtime.specconv import Config, Process
+
+TYPE_CHECKING = False  # importing typing costs milliseconds on every run
+if TYPE_CHECKING:
+    from wharf.linux.seccomp import Filter
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Namespaces are joined in this order: the user namespace first (it grants rights over the others),
@@ -24,20 +27,33 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
 
-@dataclass
 class InitArgs:
-    config: Config
-    fifo_fd: int  # O_PATH fd of exec.fifo
-    cgroup_paths: dict[str, str]
-    console_socket: socket.socket | None
-    preserve_fds: int
-    no_pivot: bool
+    """What the parent hands to its forked children."""
+
+    def __init__(
+        self,
+        container_id: str,
+        config: Config,
+        fifo_fd: int,  # O_PATH fd of exec.fifo
+        cgroup_paths: dict[str, str],
+        console_socket: socket.socket | None,
+        preserve_fds: int,
+        no_pivot: bool,
+    ) -> None:
+        self.container_id = container_id
+        self.config = config
+        self.fifo_fd = fifo_fd
+        self.cgroup_paths = cgroup_paths
+        self.console_socket = console_socket
+        self.preserve_fds = preserve_fds
+        self.no_pivot = no_pivot
 
 
 def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
     """Child C: enter/unshare the namespaces, fork the init, report its pid, exit. Never returns."""
     try:
         config = args.config
+        preload(config)
         for ns_type in _JOIN_ORDER:
             namespace = config.namespace(ns_type)
             if namespace is not None and namespace.path:
@@ -45,10 +61,20 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
                     ns.join_path(namespace.path, ns.FLAG_OF_TYPE[ns_type])
                 except OSError as err:
                     raise OSError(err.errno, f"joining {ns_type} namespace {namespace.path}: {err.strerror}") from err
+        user = config.namespace("user")
+        if user is not None and not user.path:
+            # The user namespace comes first, alone, so it owns every namespace made after it; the parent
+            # writes our id maps, then we are root in it.
+            ns.unshare(ns.CLONE_NEWUSER)
+            sync.send(child_sock, "userns", pid=os.getpid())
+            sync.expect(child_sock, "mapped")
+        if user is not None:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
         flags = 0
         for namespace in config.namespaces:
             # The cgroup namespace is unshared by the init once it is in its cgroups.
-            if not namespace.path and namespace.type != "cgroup":
+            if not namespace.path and namespace.type not in ("cgroup", "user"):
                 flags |= ns.FLAG_OF_TYPE[namespace.type]
         ns.unshare(flags)
         pid = os.fork()
@@ -57,7 +83,7 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
         sync.send(child_sock, "pid", pid=pid)
         os._exit(0)
     except BaseException as err:  # noqa: B036 - a forked child must report everything and exit
-        _report_and_exit(child_sock, err)
+        report_and_exit(child_sock, err)
 
 
 def run_init(args: InitArgs, sock: socket.socket) -> None:
@@ -68,59 +94,111 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
         cgroup_ns = config.namespace("cgroup")
         if cgroup_ns is not None and not cgroup_ns.path:
             ns.unshare(ns.CLONE_NEWCGROUP)
-        if config.process.oom_score_adj is not None:
-            with open("/proc/self/oom_score_adj", "w") as f:
-                f.write(str(config.process.oom_score_adj))
+        seccomp_filter = None
+        if config.seccomp is not None:
+            from wharf.runtime.seccomp import build_filter
+
+            seccomp_filter = build_filter(config.seccomp)
         rootfs.prepare_root(config)
         rootfs.mount_all(config, args.cgroup_paths)
         rootfs.create_devices(config)
         if config.process.terminal:
             _setup_console(config, args.console_socket)
+        if config.hooks.get("prestart") or config.hooks.get("createRuntime"):
+            sync.send(sock, "hooks")  # the parent runs them in the runtime's namespaces
+            sync.expect(sock, "hooks-done")
+        if config.hooks.get("createContainer"):
+            _run_container_hooks(args, "createContainer")
         if args.no_pivot:
             rootfs.move_root(config.rootfs)
         else:
             rootfs.pivot(config.rootfs)
-        from wharf.linux import process
-
+        rootfs.apply_root_propagation(config)
         if config.hostname:
             process.sethostname(config.hostname)
         if config.domainname:
             process.setdomainname(config.domainname)
         rootfs.write_sysctls(config.sysctl)
         rootfs.finish_root(config)
-        _set_rlimits(config)
+        set_rlimits(config.process)
         try:
             os.chdir(config.process.cwd)
         except OSError as err:
             raise OSError(err.errno, f"cwd {config.process.cwd}: {err.strerror}") from err
+        if not any(e.startswith("HOME=") for e in config.process.env):
+            # As runc: a process without HOME gets the user's home from the container's /etc/passwd.
+            config.process.env.append("HOME=" + home_of(config.process.uid))
         executable = find_executable(config.process.args[0], config.process.env)
         sync.send(sock, "ready")
     except BaseException as err:  # noqa: B036
-        _report_and_exit(sock, err)
+        report_and_exit(sock, err)
     sock.close()
     try:
         _wait_for_start(args.fifo_fd)
-        _become_process(config, executable, args.preserve_fds)
+        if config.hooks.get("startContainer"):
+            _run_container_hooks(args, "startContainer")
+        become_process(config.process, executable, args.preserve_fds, seccomp_filter)
     except BaseException as err:  # noqa: B036
-        _print_and_exit(err)
+        print_and_exit(err)
+
+
+def preload(config: Config) -> None:
+    """Import now what the init uses later: after pivot_root (or as a mapped root in a user namespace)
+    the host's module files are out of reach."""
+    import fcntl  # noqa: F401
+    import resource  # noqa: F401
+    import struct  # noqa: F401
+    import termios  # noqa: F401
+
+    import wharf.linux.capabilities  # noqa: F401
+    import wharf.linux.process  # noqa: F401
+    import wharf.linux.pty  # noqa: F401
+    import wharf.runtime.cgroups.v1  # noqa: F401
+
+    if config.seccomp is not None:
+        import wharf.linux.seccomp
+        import wharf.runtime.seccomp  # noqa: F401
+
+        wharf.linux.seccomp.library()  # dlopen while the host's libraries are reachable
+    if config.hooks.get("startContainer"):
+        import subprocess  # noqa: F401
+
+        import wharf.runtime.hooks  # noqa: F401
+
+
+def _run_container_hooks(args: InitArgs, kind: str) -> None:
+    from wharf.runtime.hooks import run_hooks
+
+    config = args.config
+    state = {"ociVersion": config.oci_version, "id": args.container_id, "pid": os.getpid(),
+             "status": "creating" if kind == "createContainer" else "created", "bundle": config.bundle,
+             "annotations": config.annotations}
+    run_hooks(kind, config.hooks[kind], state)
 
 
 def _setup_console(config: Config, console_socket: socket.socket | None) -> None:
-    from wharf.linux import pty
-
     if console_socket is None:
         raise OSError(22, "process.terminal is true but no --console-socket was given")
-    master, slave_name = pty.open_pty(rootfs.secure_join(config.rootfs, "/dev/pts/ptmx"))
+    setup_terminal(config.process, console_socket, config.rootfs)
+
+
+def setup_terminal(proc: Process, console_socket: socket.socket, root: str = "") -> None:
+    """Open a pty in the container's devpts (under ROOT until pivot_root, "" after), send the master over
+    the console socket, make the slave our controlling terminal and stdio; with ROOT, bind it to /dev/console."""
+    from wharf.linux import pty
+
+    master, slave_name = pty.open_pty(rootfs.secure_join(root, "/dev/pts/ptmx") if root else "/dev/pts/ptmx")
     try:
-        slave = os.open(rootfs.secure_join(config.rootfs, slave_name), os.O_RDWR | os.O_NOCTTY)
-        if config.process.console_size:
+        slave = os.open(rootfs.secure_join(root, slave_name) if root else slave_name, os.O_RDWR | os.O_NOCTTY)
+        if proc.console_size:
             import fcntl
             import struct
             import termios
 
-            height, width = config.process.console_size
+            height, width = proc.console_size
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
-        rootfs.bind_console(config.rootfs, slave_name)
+        if root:
+            rootfs.bind_console(root, slave_name)
         socket.send_fds(console_socket, [b"/dev/ptmx"], [master])
     finally:
         os.close(master)
@@ -140,17 +218,29 @@ _RLIMITS = {
 }
 
 
-def _set_rlimits(config: Config) -> None:
-    if not config.process.rlimits:
+def set_rlimits(proc: Process) -> None:
+    if not proc.rlimits:
         return
     import resource
 
-    for limit in config.process.rlimits:
+    for limit in proc.rlimits:
         number = _RLIMITS.get(limit.type)
         if number is None:
             raise OSError(22, f"unknown rlimit {limit.type}")
         as_limit = [resource.RLIM_INFINITY if v >= 2**63 - 1 or v < 0 else v for v in (limit.soft, limit.hard)]
         resource.setrlimit(number, (as_limit[0], as_limit[1]))
+
+
+def home_of(uid: int) -> str:
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
 
 
 def find_executable(name: str, env: list[str]) -> str:
@@ -175,11 +265,15 @@ def _wait_for_start(fifo_fd: int) -> None:
     os.close(fifo_fd)
 
 
-def _become_process(config: Config, executable: str, preserve_fds: int) -> None:
-    from wharf.linux import capabilities as caps
-    from wharf.linux import process
+def become_process(proc: Process, executable: str, preserve_fds: int, seccomp_filter: Filter | None = None) -> None:
+    """Drop to the process's user and capabilities, close every other fd, exec. Never returns.
 
-    proc = config.process
+    The seccomp filter goes on as late as it can: right before exec with no_new_privs, otherwise while we
+    still hold CAP_SYS_ADMIN (loading a filter takes one or the other)."""
+    from wharf.linux import capabilities as caps
+
+    if seccomp_filter is not None and not proc.no_new_privileges:
+        seccomp_filter.load()
     wanted = None
     if proc.capabilities is not None:
         wanted = {name: _cap_numbers(getattr(proc.capabilities, name)) for name in
@@ -197,6 +291,8 @@ def _become_process(config: Config, executable: str, preserve_fds: int) -> None:
         os.umask(proc.umask)
     if proc.no_new_privileges:
         process.set_no_new_privs()
+        if seccomp_filter is not None:
+            seccomp_filter.load()
     try:
         os.chdir(proc.cwd)  # again, as the user: runc allows a cwd only root can enter
     except PermissionError:
@@ -205,8 +301,11 @@ def _become_process(config: Config, executable: str, preserve_fds: int) -> None:
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    os.closerange(3 + preserve_fds, _max_fd())
-    env = dict(e.split("=", 1) if "=" in e else (e, "") for e in proc.env)
+    _close_fds_from(3 + preserve_fds)
+    env: dict[str, str] = {}
+    for entry in proc.env:
+        key, _, value = entry.partition("=")
+        env[key] = value
     os.execve(executable, proc.args, env)
 
 
@@ -218,21 +317,24 @@ def _cap_numbers(names: list[str]) -> set[int]:
     return {NUMBER_OF[n] for n in names if n in NUMBER_OF and NUMBER_OF[n] <= top}
 
 
-def _max_fd() -> int:
+def _close_fds_from(first: int) -> None:
+    """Close every fd >= FIRST: no host file may reach the container (CVE-2024-21626). The fds are listed,
+    not counted up to RLIMIT_NOFILE, which the spec may just have lowered below an open fd."""
     try:
-        return os.sysconf("SC_OPEN_MAX")
+        highest = max(int(name) for name in os.listdir("/proc/self/fd"))
     except (OSError, ValueError):
-        return 1 << 20
+        highest = 1 << 20
+    os.closerange(first, highest + 1)
 
 
-def _report_and_exit(sock: socket.socket, err: BaseException) -> None:
+def report_and_exit(sock: socket.socket, err: BaseException) -> None:
     try:
         sync.send(sock, "error", message=_describe(err))
     finally:
         os._exit(1)
 
 
-def _print_and_exit(err: BaseException) -> None:
+def print_and_exit(err: BaseException) -> None:
     try:
         os.write(2, f"wharf-runc init: {_describe(err)}\n".encode())
     finally:
@@ -251,4 +353,4 @@ def _describe(err: BaseException) -> str:
     return text
 
 
-__all__ = ["InitArgs", "bootstrap", "find_executable", "run_init", "sys"]
+

@@ -54,7 +54,27 @@ def prepare_root(config: Config) -> None:
     """Cut propagation to the host and make the rootfs a mount point (pivot_root needs one)."""
     flags = PROPAGATION_FLAGS.get(config.rootfs_propagation, m.MS_SLAVE | m.MS_REC)
     m.mount(None, "/", None, flags)
+    if flags & m.MS_SHARED:
+        # pivot_root refuses a new root whose parent mount is shared: make just that one private.
+        m.mount(None, _mount_point_of(config.rootfs), None, m.MS_PRIVATE)
     m.mount(config.rootfs, config.rootfs, None, m.MS_BIND | m.MS_REC)
+
+
+def _mount_point_of(path: str) -> str:
+    """The mount point of the mount that PATH is on (the longest mount point that contains it)."""
+    best = "/"
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+                best = point
+    return best
+
+
+def apply_root_propagation(config: Config) -> None:
+    """After pivot_root: give / the propagation the spec asked for (it was cut to pivot)."""
+    if config.rootfs_propagation:
+        m.mount(None, "/", None, PROPAGATION_FLAGS[config.rootfs_propagation])
 
 
 def mount_all(config: Config, cgroup_paths: dict[str, str]) -> None:
@@ -111,16 +131,27 @@ def _mount_cgroups(dest: str, mount: Mount, cgroup_paths: dict[str, str]) -> Non
                     | m.MS_NOEXEC)
         return
     m.mount("tmpfs", dest, "tmpfs", m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC, "mode=755")
-    names: dict[str, str] = {}
+    from wharf.runtime.cgroups.v1 import hierarchies
+
+    mount_points = hierarchies()
+    names: dict[str, str] = {}  # container cgroup dir -> its name under DEST (the host's: "cpu,cpuacct")
+    links: list[tuple[str, str]] = []
     for key, path in cgroup_paths.items():
-        name = key.removeprefix("name=") if key != "unified" else "unified"
+        if key == "unified":  # as runc, a hybrid host's controller-less v2 tree is not shown
+            continue
+        name = os.path.basename(mount_points.get(key, key.removeprefix("name=")))
         names.setdefault(path, name)
+        if key.removeprefix("name=") != name:
+            links.append((name, key.removeprefix("name=")))
     for path, name in names.items():
         target = os.path.join(dest, name)
         os.makedirs(target, exist_ok=True)
         m.mount(path, target, None, m.MS_BIND | m.MS_REC)
         flags = m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC | (m.MS_RDONLY if readonly else 0)
         m.mount(None, target, None, m.MS_BIND | m.MS_REMOUNT | flags)
+    for name, link in links:  # co-mounted controllers: cpu -> cpu,cpuacct
+        if not os.path.lexists(os.path.join(dest, link)):
+            os.symlink(name, os.path.join(dest, link))
     if readonly:
         m.mount(None, dest, None, m.MS_REMOUNT | m.MS_RDONLY | m.MS_NOSUID | m.MS_NODEV | m.MS_NOEXEC,
                 "mode=755")

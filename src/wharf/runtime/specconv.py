@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from wharf import errdefs
+
+TYPE_CHECKING = False  # importing typing costs milliseconds on every run
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACE_TYPES = frozenset({"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"})
 
@@ -63,11 +65,34 @@ PROPAGATION_FLAGS: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True)
-class MountOptions:
-    flags: int = 0
-    propagation: tuple[int, ...] = ()
-    data: str = ""
+# Options of runtimes' own that are not for the kernel: tmpcopyup (copy the image's files into a tmpfs)
+# is not implemented; dropping it leaves the tmpfs empty, which is what runc does without it too.
+_IGNORED_OPTIONS = frozenset({"tmpcopyup", "notmpcopyup"})
+
+
+class _Record:
+    """A plain data holder. Not a dataclass: importing dataclasses (and inspect) and building the classes
+    would cost ~15 ms on every `create`."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class MountOptions(_Record):
+    __slots__ = ("flags", "propagation", "data")
+
+    def __init__(self, flags: int = 0, propagation: tuple[int, ...] = (), data: str = "") -> None:
+        self.flags = flags
+        self.propagation = propagation
+        self.data = data
 
     @property
     def is_bind(self) -> bool:
@@ -85,104 +110,255 @@ def parse_mount_options(options: list[str]) -> MountOptions:
             flags = (flags | set_flags) & ~clear_flags
         elif option in PROPAGATION_FLAGS:
             propagation.append(PROPAGATION_FLAGS[option])
+        elif option in _IGNORED_OPTIONS:
+            continue
         else:
             data.append(option)
     return MountOptions(flags, tuple(propagation), ",".join(data))
 
 
-@dataclass(frozen=True)
-class Mount:
-    destination: str
-    type: str
-    source: str
-    options: MountOptions
+class Mount(_Record):
+    __slots__ = ("destination", "type", "source", "options")
+
+    def __init__(self, destination: str, type: str, source: str, options: MountOptions) -> None:
+        self.destination = destination
+        self.type = type
+        self.source = source
+        self.options = options
 
 
-@dataclass(frozen=True)
-class Namespace:
-    type: str
-    path: str = ""
+class Namespace(_Record):
+    __slots__ = ("type", "path")
+
+    def __init__(self, type: str, path: str = "") -> None:
+        self.type = type
+        self.path = path
 
 
-@dataclass(frozen=True)
-class Device:
-    path: str
-    type: str  # c, b, u or p
-    major: int
-    minor: int
-    file_mode: int = 0o666
-    uid: int = 0
-    gid: int = 0
+class Device(_Record):
+    __slots__ = ("path", "type", "major", "minor", "file_mode", "uid", "gid")
+
+    def __init__(
+        self,
+        path: str,
+        type: str,
+        major: int,
+        minor: int,
+        file_mode: int = 0o666,
+        uid: int = 0,
+        gid: int = 0,
+    ) -> None:
+        self.path = path
+        self.type = type  # c, b, u or p
+        self.major = major
+        self.minor = minor
+        self.file_mode = file_mode
+        self.uid = uid
+        self.gid = gid
 
 
-@dataclass(frozen=True)
-class Rlimit:
-    type: str
-    soft: int
-    hard: int
+class SeccompArg(_Record):
+    __slots__ = ("index", "value", "value_two", "op")
+
+    def __init__(self, index: int, value: int, value_two: int, op: str) -> None:
+        self.index = index
+        self.value = value
+        self.value_two = value_two
+        self.op = op
 
 
-@dataclass
-class Capabilities:
-    bounding: list[str] = field(default_factory=list)
-    effective: list[str] = field(default_factory=list)
-    permitted: list[str] = field(default_factory=list)
-    inheritable: list[str] = field(default_factory=list)
-    ambient: list[str] = field(default_factory=list)
+class SeccompRule(_Record):
+    __slots__ = ("names", "action", "errno_ret", "args")
+
+    def __init__(
+        self,
+        names: list[str],
+        action: str,
+        errno_ret: int | None = None,
+        args: list[SeccompArg] | None = None,
+    ) -> None:
+        self.names = names
+        self.action = action
+        self.errno_ret = errno_ret
+        self.args = [] if args is None else args
 
 
-@dataclass
-class Process:
-    args: list[str]
-    env: list[str] = field(default_factory=list)
-    cwd: str = "/"
-    terminal: bool = False
-    uid: int = 0
-    gid: int = 0
-    additional_gids: list[int] = field(default_factory=list)
-    umask: int | None = None
-    capabilities: Capabilities | None = None
-    rlimits: list[Rlimit] = field(default_factory=list)
-    no_new_privileges: bool = False
-    oom_score_adj: int | None = None
-    console_size: tuple[int, int] | None = None  # (height, width)
+class Seccomp(_Record):
+    __slots__ = ("default_action", "default_errno", "architectures", "syscalls")
+
+    def __init__(
+        self,
+        default_action: str,
+        default_errno: int | None = None,
+        architectures: list[str] | None = None,
+        syscalls: list[SeccompRule] | None = None,
+    ) -> None:
+        self.default_action = default_action
+        self.default_errno = default_errno
+        self.architectures = [] if architectures is None else architectures
+        self.syscalls = [] if syscalls is None else syscalls
 
 
-@dataclass
-class Resources:
-    memory_limit: int | None = None
-    memory_reservation: int | None = None
-    memory_swap: int | None = None
-    memory_swappiness: int | None = None
-    disable_oom_killer: bool = False
-    cpu_shares: int | None = None
-    cpu_quota: int | None = None
-    cpu_period: int | None = None
-    cpuset_cpus: str = ""
-    cpuset_mems: str = ""
-    pids_limit: int | None = None
-    devices: list[dict[str, Any]] = field(default_factory=list)
+class IdMapping(_Record):
+    __slots__ = ("container_id", "host_id", "size")
+
+    def __init__(self, container_id: int, host_id: int, size: int) -> None:
+        self.container_id = container_id
+        self.host_id = host_id
+        self.size = size
 
 
-@dataclass
-class Config:
-    oci_version: str
-    bundle: str
-    rootfs: str
-    root_readonly: bool
-    process: Process
-    hostname: str = ""
-    domainname: str = ""
-    mounts: list[Mount] = field(default_factory=list)
-    namespaces: list[Namespace] = field(default_factory=list)
-    cgroups_path: str = ""
-    resources: Resources = field(default_factory=Resources)
-    devices: list[Device] = field(default_factory=list)
-    sysctl: dict[str, str] = field(default_factory=dict)
-    masked_paths: list[str] = field(default_factory=list)
-    readonly_paths: list[str] = field(default_factory=list)
-    rootfs_propagation: str = ""
-    annotations: dict[str, str] = field(default_factory=dict)
+class Hook(_Record):
+    __slots__ = ("path", "args", "env", "timeout")
+
+    def __init__(self, path: str, args: list[str], env: list[str], timeout: int = 0) -> None:
+        self.path = path
+        self.args = args
+        self.env = env
+        self.timeout = timeout
+
+
+class Rlimit(_Record):
+    __slots__ = ("type", "soft", "hard")
+
+    def __init__(self, type: str, soft: int, hard: int) -> None:
+        self.type = type
+        self.soft = soft
+        self.hard = hard
+
+
+class Capabilities(_Record):
+    __slots__ = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+    def __init__(
+        self,
+        bounding: list[str] | None = None,
+        effective: list[str] | None = None,
+        permitted: list[str] | None = None,
+        inheritable: list[str] | None = None,
+        ambient: list[str] | None = None,
+    ) -> None:
+        self.bounding = [] if bounding is None else bounding
+        self.effective = [] if effective is None else effective
+        self.permitted = [] if permitted is None else permitted
+        self.inheritable = [] if inheritable is None else inheritable
+        self.ambient = [] if ambient is None else ambient
+
+
+class Process(_Record):
+    __slots__ = ("args", "env", "cwd", "terminal", "uid", "gid", "additional_gids", "umask", "capabilities", "rlimits", "no_new_privileges", "oom_score_adj", "console_size")
+
+    def __init__(
+        self,
+        args: list[str],
+        env: list[str] | None = None,
+        cwd: str = "/",
+        terminal: bool = False,
+        uid: int = 0,
+        gid: int = 0,
+        additional_gids: list[int] | None = None,
+        umask: int | None = None,
+        capabilities: Capabilities | None = None,
+        rlimits: list[Rlimit] | None = None,
+        no_new_privileges: bool = False,
+        oom_score_adj: int | None = None,
+        console_size: tuple[int, int] | None = None,
+    ) -> None:
+        self.args = args
+        self.env = [] if env is None else env
+        self.cwd = cwd
+        self.terminal = terminal
+        self.uid = uid
+        self.gid = gid
+        self.additional_gids = [] if additional_gids is None else additional_gids
+        self.umask = umask
+        self.capabilities = capabilities
+        self.rlimits = [] if rlimits is None else rlimits
+        self.no_new_privileges = no_new_privileges
+        self.oom_score_adj = oom_score_adj
+        self.console_size = console_size  # (height, width)
+
+
+class Resources(_Record):
+    __slots__ = ("memory_limit", "memory_reservation", "memory_swap", "memory_swappiness", "disable_oom_killer", "cpu_shares", "cpu_quota", "cpu_period", "cpuset_cpus", "cpuset_mems", "pids_limit", "devices")
+
+    def __init__(
+        self,
+        memory_limit: int | None = None,
+        memory_reservation: int | None = None,
+        memory_swap: int | None = None,
+        memory_swappiness: int | None = None,
+        disable_oom_killer: bool = False,
+        cpu_shares: int | None = None,
+        cpu_quota: int | None = None,
+        cpu_period: int | None = None,
+        cpuset_cpus: str = "",
+        cpuset_mems: str = "",
+        pids_limit: int | None = None,
+        devices: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.memory_limit = memory_limit
+        self.memory_reservation = memory_reservation
+        self.memory_swap = memory_swap
+        self.memory_swappiness = memory_swappiness
+        self.disable_oom_killer = disable_oom_killer
+        self.cpu_shares = cpu_shares
+        self.cpu_quota = cpu_quota
+        self.cpu_period = cpu_period
+        self.cpuset_cpus = cpuset_cpus
+        self.cpuset_mems = cpuset_mems
+        self.pids_limit = pids_limit
+        self.devices = [] if devices is None else devices
+
+
+class Config(_Record):
+    __slots__ = ("oci_version", "bundle", "rootfs", "root_readonly", "process", "hostname", "domainname", "mounts", "namespaces", "cgroups_path", "resources", "devices", "sysctl", "masked_paths", "readonly_paths", "rootfs_propagation", "annotations", "hooks", "uid_mappings", "gid_mappings", "seccomp")
+
+    def __init__(
+        self,
+        oci_version: str,
+        bundle: str,
+        rootfs: str,
+        root_readonly: bool,
+        process: Process,
+        hostname: str = "",
+        domainname: str = "",
+        mounts: list[Mount] | None = None,
+        namespaces: list[Namespace] | None = None,
+        cgroups_path: str = "",
+        resources: Resources | None = None,
+        devices: list[Device] | None = None,
+        sysctl: dict[str, str] | None = None,
+        masked_paths: list[str] | None = None,
+        readonly_paths: list[str] | None = None,
+        rootfs_propagation: str = "",
+        annotations: dict[str, str] | None = None,
+        hooks: dict[str, list[Hook]] | None = None,
+        uid_mappings: list[IdMapping] | None = None,
+        gid_mappings: list[IdMapping] | None = None,
+        seccomp: Seccomp | None = None,
+    ) -> None:
+        self.oci_version = oci_version
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.root_readonly = root_readonly
+        self.process = process
+        self.hostname = hostname
+        self.domainname = domainname
+        self.mounts = [] if mounts is None else mounts
+        self.namespaces = [] if namespaces is None else namespaces
+        self.cgroups_path = cgroups_path
+        self.resources = Resources() if resources is None else resources
+        self.devices = [] if devices is None else devices
+        self.sysctl = {} if sysctl is None else sysctl
+        self.masked_paths = [] if masked_paths is None else masked_paths
+        self.readonly_paths = [] if readonly_paths is None else readonly_paths
+        self.rootfs_propagation = rootfs_propagation
+        self.annotations = {} if annotations is None else annotations
+        self.hooks = {} if hooks is None else hooks
+        self.uid_mappings = [] if uid_mappings is None else uid_mappings
+        self.gid_mappings = [] if gid_mappings is None else gid_mappings
+        self.seccomp = seccomp
 
     def namespace(self, ns_type: str) -> Namespace | None:
         return next((ns for ns in self.namespaces if ns.type == ns_type), None)
@@ -243,13 +419,17 @@ def parse_spec(spec: Any, bundle: str) -> Config:
         mounts=[_parse_mount(m, i) for i, m in enumerate(_field(spec, "mounts", list, "", []))],
         namespaces=_parse_namespaces(_field(linux, "namespaces", list, "linux.", [])),
         cgroups_path=_field(linux, "cgroupsPath", str, "linux.", ""),
-        resources=_parse_resources(_field(linux, "resources", dict, "linux.", {})),
+        resources=parse_resources(_field(linux, "resources", dict, "linux.", {})),
         devices=[_parse_device(d) for d in _field(linux, "devices", list, "linux.", [])],
         sysctl={str(k): str(v) for k, v in _field(linux, "sysctl", dict, "linux.", {}).items()},
         masked_paths=[str(p) for p in _field(linux, "maskedPaths", list, "linux.", [])],
         readonly_paths=[str(p) for p in _field(linux, "readonlyPaths", list, "linux.", [])],
         rootfs_propagation=_field(linux, "rootfsPropagation", str, "linux.", ""),
         annotations={str(k): str(v) for k, v in _field(spec, "annotations", dict, "", {}).items()},
+        hooks=_parse_hooks(_field(spec, "hooks", dict, "", {})),
+        uid_mappings=_parse_mappings(_field(linux, "uidMappings", list, "linux.", [])),
+        gid_mappings=_parse_mappings(_field(linux, "gidMappings", list, "linux.", [])),
+        seccomp=_parse_seccomp(_field(linux, "seccomp", dict, "linux.", None)),
     )
     _validate(config)
     return config
@@ -308,6 +488,58 @@ def _parse_mount(data: Any, index: int) -> Mount:
                  _field(data, "source", str, where, ""), options)
 
 
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
+def _parse_hooks(data: dict[str, Any]) -> dict[str, list[Hook]]:
+    out: dict[str, list[Hook]] = {}
+    for kind, items in data.items():
+        if kind not in HOOK_KINDS:
+            raise errdefs.InvalidArgument(f"config.json: unknown hook kind {kind!r}")
+        hooks = []
+        for item in items or []:
+            path = _field(item, "path", str, f"hooks.{kind}[].", "")
+            if not path.startswith("/"):
+                raise errdefs.InvalidArgument(f"config.json: hooks.{kind}: path {path!r} must be absolute")
+            hooks.append(Hook(path, [str(a) for a in _field(item, "args", list, "hook.", [])],
+                              [str(e) for e in _field(item, "env", list, "hook.", [])],
+                              _field(item, "timeout", int, "hook.", 0)))
+        if hooks:
+            out[kind] = hooks
+    return out
+
+
+def _parse_seccomp(data: dict[str, Any] | None) -> Seccomp | None:
+    if data is None:
+        return None
+    where = "linux.seccomp."
+    default_action = _field(data, "defaultAction", str, where, "")
+    if not default_action.startswith("SCMP_ACT_"):
+        raise errdefs.InvalidArgument("config.json: linux.seccomp.defaultAction is required")
+    rules = []
+    for item in _field(data, "syscalls", list, where, []):
+        names = _field(item, "names", list, where + "syscalls[].", [])
+        action = _field(item, "action", str, where + "syscalls[].", "")
+        if not names or not action.startswith("SCMP_ACT_"):
+            raise errdefs.InvalidArgument(f"config.json: bad seccomp rule {item!r}")
+        args = [SeccompArg(int(a.get("index", 0)), int(a.get("value", 0)), int(a.get("valueTwo", 0)),
+                           str(a.get("op", ""))) for a in _field(item, "args", list, where + "syscalls[].", [])]
+        rules.append(SeccompRule([str(n) for n in names], action,
+                                 _field(item, "errnoRet", int, where + "syscalls[].", None), args))
+    return Seccomp(default_action, _field(data, "defaultErrnoRet", int, where, None),
+                   [str(a) for a in _field(data, "architectures", list, where, [])], rules)
+
+
+def _parse_mappings(items: list[Any]) -> list[IdMapping]:
+    out = []
+    for item in items:
+        try:
+            out.append(IdMapping(int(item["containerID"]), int(item["hostID"]), int(item["size"])))
+        except (KeyError, TypeError, ValueError) as err:
+            raise errdefs.InvalidArgument(f"config.json: bad id mapping {item!r}") from err
+    return out
+
+
 def _parse_namespaces(items: list[Any]) -> list[Namespace]:
     seen: set[str] = set()
     out = []
@@ -331,7 +563,7 @@ def _parse_device(data: Any) -> Device:
                   int(data.get("fileMode", 0o666)), int(data.get("uid", 0)), int(data.get("gid", 0)))
 
 
-def _parse_resources(data: dict[str, Any]) -> Resources:
+def parse_resources(data: dict[str, Any]) -> Resources:
     memory = _field(data, "memory", dict, "linux.resources.", {})
     cpu = _field(data, "cpu", dict, "linux.resources.", {})
     pids = _field(data, "pids", dict, "linux.resources.", {})
@@ -361,7 +593,10 @@ def _validate(config: Config) -> None:
         k.startswith("net.") for k in config.sysctl
     ):
         raise errdefs.InvalidArgument("config.json: net.* sysctls need a network namespace")
-    if config.namespace("user") is not None:
-        raise errdefs.NotImplementedYet("config.json: user namespaces are not supported by wharf-runc yet")
+    user = config.namespace("user")
+    if user is not None and not user.path and not (config.uid_mappings and config.gid_mappings):
+        raise errdefs.InvalidArgument("config.json: a new user namespace needs uidMappings and gidMappings")
+    if (config.uid_mappings or config.gid_mappings) and user is None:
+        raise errdefs.InvalidArgument("config.json: uidMappings/gidMappings need a user namespace")
     if config.rootfs_propagation and config.rootfs_propagation not in PROPAGATION_FLAGS:
         raise errdefs.InvalidArgument(f"config.json: bad rootfsPropagation {config.rootfs_propagation!r}")

@@ -10,19 +10,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
-from enum import Enum
-from typing import Any
+from enum import StrEnum
 
 from wharf import errdefs
-from wharf.linux.process import proc_start_time, proc_state
+from wharf.linux.procfs import proc_start_time, proc_state
+
+TYPE_CHECKING = False  # typing costs milliseconds to import; this path runs for every `state`
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
 _VALID_ID = re.compile(r"^[\w+\-.]+$")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     CREATING = "creating"
     CREATED = "created"
     RUNNING = "running"
@@ -30,20 +32,54 @@ class Status(str, Enum):
     STOPPED = "stopped"
 
 
-@dataclass
 class ContainerState:
-    id: str
-    pid: int
-    start_time: int
-    bundle: str
-    rootfs: str
-    created: str
-    oci_version: str
-    owner: str = ""
-    annotations: dict[str, str] = field(default_factory=dict)
-    cgroup_version: int = 1
-    cgroup_paths: dict[str, str] = field(default_factory=dict)
-    namespace_paths: dict[str, str] = field(default_factory=dict)  # joined namespaces (type -> path)
+    """What state.json holds: everything a later verb needs without the spec."""
+
+    FIELDS = ("id", "pid", "start_time", "bundle", "rootfs", "created", "oci_version", "owner", "annotations",
+              "cgroup_version", "cgroup_paths", "namespace_paths", "hooks")
+
+    def __init__(
+        self,
+        id: str,
+        pid: int,
+        start_time: int,
+        bundle: str,
+        rootfs: str,
+        created: str,
+        oci_version: str,
+        owner: str = "",
+        annotations: dict[str, str] | None = None,
+        cgroup_version: int = 1,
+        cgroup_paths: dict[str, str] | None = None,
+        namespace_paths: dict[str, str] | None = None,  # joined namespaces (type -> path)
+        hooks: dict[str, list[dict[str, Any]]] | None = None,  # poststart/poststop, as in the spec
+    ) -> None:
+        self.id = id
+        self.pid = pid
+        self.start_time = start_time
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.created = created
+        self.oci_version = oci_version
+        self.owner = owner
+        self.annotations = annotations or {}
+        self.cgroup_version = cgroup_version
+        self.cgroup_paths = cgroup_paths or {}
+        self.namespace_paths = namespace_paths or {}
+        self.hooks = hooks or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContainerState:
+        return cls(**{name: data[name] for name in cls.FIELDS if name in data})
+
+    def hook_state(self, status: Status) -> dict[str, Any]:
+        """The state a hook reads on stdin."""
+        out = self.oci_json(status)
+        out["pid"] = self.pid
+        return out
 
     def oci_json(self, status: Status) -> dict[str, Any]:
         """The runtime-spec state (as `runc state` prints it)."""
@@ -90,7 +126,7 @@ class StateStore:
         tmp = path + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(asdict(state), f)
+            json.dump(state.to_json(), f)
         os.rename(tmp, path)
 
     def load(self, container_id: str) -> ContainerState:
@@ -100,7 +136,7 @@ class StateStore:
                 data = json.load(f)
         except FileNotFoundError as err:
             raise errdefs.NotFound(f"container does not exist: {container_id}") from err
-        return ContainerState(**data)
+        return ContainerState.from_json(data)
 
     def ids(self) -> list[str]:
         try:

@@ -5,6 +5,10 @@
     state dir, exec.fifo,
     cgroup dirs + limits
     fork ─────────────────────▶ setns(joined namespaces)
+                                [unshare(user ns)
+          ◀── {"type":"userns","pid":C} ──
+    write uid_map, gid_map
+          ── {"type":"mapped"} ─────▶  setresuid(0)]
                                 unshare(new namespaces)
                                 fork ─────────────────────────▶ (pid 1 of the new pid ns)
           ◀── {"type":"pid","pid":G} ── exit 0                  waits for "go"
@@ -26,9 +30,12 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
 from wharf import errdefs
+
+TYPE_CHECKING = False  # importing typing costs milliseconds on every run
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_MESSAGE = 65536
 
@@ -39,7 +46,12 @@ def pair() -> tuple[socket.socket, socket.socket]:
 
 
 def send(sock: socket.socket, kind: str, **fields: Any) -> None:
-    sock.send(json.dumps({"type": kind, **fields}).encode())
+    try:
+        sock.send(json.dumps({"type": kind, **fields}).encode())
+    except (BrokenPipeError, ConnectionResetError):
+        # The peer is gone: it may have left its error behind for us; receive() raises it.
+        receive(sock)
+        raise errdefs.System("container init exited unexpectedly") from None
 
 
 def receive(sock: socket.socket) -> dict[str, Any]:
@@ -47,7 +59,7 @@ def receive(sock: socket.socket) -> dict[str, Any]:
     data = sock.recv(MAX_MESSAGE)
     if not data:
         raise errdefs.System("container init exited before it was set up")
-    message = json.loads(data)
+    message: dict[str, Any] = json.loads(data)
     if message.get("type") == "error":
         raise errdefs.System(message.get("message") or "container init failed")
     return message

@@ -58,3 +58,7 @@ class Distribution(Protocol):
     def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
              ) -> AsyncIterator[TransferProgress | PushOutcome]:
         """Progress lines, then one PushOutcome last. `manifest` is an image manifest in the content store."""
+
+    async def login(self, server: str, auth: RegistryAuth) -> str:
+        """Check credentials against `server` (`docker.io` or `host:port`); returns an identity
+        token when the registry gives one (else ""). Unauthorized when they are refused."""

@@ -102,6 +102,17 @@ class RegistryClient:
                 return response
         raise AssertionError("unreachable")
 
+    async def login(self) -> None:
+        """Prove the credentials: `/v2/` answers 200 once they are accepted."""
+        response = await self.request("GET", "/v2/", "")
+        async with response:
+            if response.status == 200:
+                return
+            if response.status == 401:
+                raise errdefs.Unauthorized(
+                    f"login attempt to {response.url} failed with status: 401 Unauthorized")
+            await raise_for_status(response, "", "/v2/")
+
     async def get_manifest(self, repository: str, reference: str) -> tuple[str, str | None, bytes]:
         """(media type, digest the registry claims, body) of a manifest, index or list."""
         scope = f"repository:{repository}:pull"

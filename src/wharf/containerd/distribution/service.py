@@ -56,6 +56,11 @@ class RegistryDistributor:
         async for item in _with_progress(run):
             yield item
 
+    async def login(self, server: str, auth: RegistryAuth) -> str:
+        client = self._client(_login_host(server), auth)
+        await client.login()
+        return ""
+
     async def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
                    ) -> AsyncIterator[TransferProgress | PushOutcome]:
         try:
@@ -70,6 +75,12 @@ class RegistryDistributor:
 
         async for item in _with_progress(run):
             yield item
+
+
+def _login_host(server: str) -> str:
+    """`https://index.docker.io/v1/` and friends → `docker.io`; `http://host:port/` → `host:port`."""
+    host = server.split("://", 1)[-1].split("/", 1)[0]
+    return "docker.io" if host in ("", "index.docker.io", "registry-1.docker.io", "docker.io") else host
 
 
 async def _with_progress(run: Any) -> AsyncIterator[Any]:

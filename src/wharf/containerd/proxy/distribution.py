@@ -11,7 +11,7 @@ from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.grpc_status import error_of
-from wharf.containerd.proxy.rpc import CallGate
+from wharf.containerd.proxy.rpc import CallGate, call
 from wharf.oci.image import Descriptor
 
 
@@ -61,3 +61,7 @@ class DistributionProxy:
             raise error_of(err) from None
         finally:
             call.cancel()
+
+    async def login(self, server: str, auth: RegistryAuth) -> str:
+        reply = await call(self._gate, self._stub.Login, pb.LoginRequest(server=server, auth=_auth(auth)))
+        return str(reply.identity_token)

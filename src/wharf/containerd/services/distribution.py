@@ -10,7 +10,7 @@ from wharf.api import containerd_pb2 as pb
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
 from wharf.containerd.core.distribution import Distribution, PullOutcome, PushOutcome, RegistryAuth
-from wharf.containerd.services.errors import stream
+from wharf.containerd.services.errors import stream, unary
 
 
 def _auth(message: pb.RegistryAuth) -> RegistryAuth:
@@ -39,3 +39,7 @@ class DistributionService(pb_grpc.DistributionServicer):
                 yield pb.TransferEvent(done=True, tag=item.tag, digest=item.digest, size=item.size)
             else:
                 yield pb.TransferEvent(id=item.id, status=item.status, current=item.current, total=item.total)
+
+    @unary
+    async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
+        return pb.LoginResponse(identity_token=await self._distribution.login(request.server, _auth(request.auth)))

@@ -137,3 +137,13 @@ class DistributionService:
         await send({"progressDetail": {}, "aux": {"Tag": outcome.tag, "Digest": outcome.digest, "Size": outcome.size}})
         self._images.publish("push", image.id, ref.familiar())
         return outcome
+
+    async def login(self, body: dict[str, Any]) -> dict[str, str]:
+        """`POST /auth` (docker login): check the credentials with the registry."""
+        server = str(body.get("serveraddress") or "https://index.docker.io/v1/")
+        auth = RegistryAuth(username=str(body.get("username") or ""), password=str(body.get("password") or ""),
+                            identity_token=str(body.get("identitytoken") or ""))
+        if not auth.username and not auth.identity_token:
+            raise errdefs.InvalidArgument("a username is required to log in")
+        token = await self._supervisor.distribution.login(server, auth)
+        return {"Status": "Login Succeeded", "IdentityToken": token}

@@ -9,11 +9,17 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Protocol
-
-from wharf.runtime.specconv import Resources
 
 UNIFIED_ROOT = "/sys/fs/cgroup"
+
+
+TYPE_CHECKING = False  # importing typing costs milliseconds on every run
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from wharf.runtime.specconv import Resources
+else:
+    Protocol = object
 
 
 class CgroupManager(Protocol):
@@ -21,6 +27,7 @@ class CgroupManager(Protocol):
     paths: dict[str, str]
 
     def create(self, resources: Resources) -> None: ...
+    def update(self, resources: Resources) -> None: ...
     def join(self, pid: int) -> None: ...
     def pids(self) -> list[int]: ...
     def freeze(self) -> None: ...

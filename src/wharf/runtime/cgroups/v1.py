@@ -13,7 +13,10 @@ from wharf.runtime.cgroups import (
     remove_dir,
     write,
 )
-from wharf.runtime.specconv import Resources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wharf.runtime.specconv import Resources
 
 HYBRID_UNIFIED = os.path.join(UNIFIED_ROOT, "unified")
 
@@ -115,6 +118,9 @@ class V1Manager:
         if devices and r.devices:
             _apply_device_rules(devices, r.devices)
 
+    def update(self, resources: Resources) -> None:
+        self._apply(resources)
+
     def join(self, pid: int) -> None:
         for path in self._dirs():
             write(path, "cgroup.procs", str(pid))
@@ -144,8 +150,10 @@ class V1Manager:
 
     def is_frozen(self) -> bool:
         freezer = self.paths.get("freezer")
+        if not freezer:
+            return False
         try:
-            return bool(freezer) and read(freezer, "freezer.state") in ("FROZEN", "FREEZING")  # type: ignore[arg-type]
+            return read(freezer, "freezer.state") in ("FROZEN", "FREEZING")
         except OSError:
             return False
 

@@ -6,7 +6,10 @@ import os
 import time
 
 from wharf.runtime.cgroups import UNIFIED_ROOT, own_cgroups, read, read_procs, remove_dir, write
-from wharf.runtime.specconv import Resources
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wharf.runtime.specconv import Resources
 
 
 class V2Manager:
@@ -77,6 +80,9 @@ class V2Manager:
             write(self.path, "cpuset.mems", r.cpuset_mems)
         if r.pids_limit is not None:
             write(self.path, "pids.max", "max" if r.pids_limit <= 0 else str(r.pids_limit))
+
+    def update(self, resources: Resources) -> None:
+        self._apply(resources)
 
     def join(self, pid: int) -> None:
         write(self.path, "cgroup.procs", str(pid))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from wharf.containerd.core.distribution import PushOutcome, RegistryAuth
 from wharf.daemon.backend.distribution import Send
@@ -30,3 +30,5 @@ class DistributionBackend(Protocol):
     async def pull(self, ref: Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage: ...
 
     async def push(self, ref: Reference, auth: RegistryAuth, send: Send) -> PushOutcome: ...
+
+    async def login(self, body: dict[str, Any]) -> dict[str, str]: ...

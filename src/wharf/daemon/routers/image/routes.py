@@ -14,7 +14,7 @@ from wharf.daemon.backend.distribution import pull_reference, reference_without_
 from wharf.daemon.backend.images import LocalImage, image_config_for_api
 from wharf.daemon.backend.registry_auth import decode_registry_auth
 from wharf.daemon.backend.timefmt import rfc3339nano
-from wharf.daemon.routers.common import Route, bool_value, filters_value
+from wharf.daemon.routers.common import Route, bool_value, filters_value, json_body
 from wharf.daemon.routers.image.backend import DistributionBackend, ImageBackend
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import JSONMessageStream
@@ -88,6 +88,7 @@ class ImageRouter:
             ("GET", "/images/{name:.+}/json", self.inspect),
             ("POST", "/images/{name:.+}/tag", self.tag),
             ("POST", "/images/{name:.+}/push", self.push),
+            ("POST", "/auth", self.auth),
             ("DELETE", "/images/{name:.+}", self.delete),
         ]
 
@@ -143,6 +144,12 @@ class ImageRouter:
                 raise
             await stream.send_error(str(err))
         return await stream.finish()
+
+    async def auth(self, request: web.Request) -> web.Response:
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            raise errdefs.InvalidArgument("the body must be a JSON object")
+        return json_response(await self._distribution.login(body))
 
     async def list(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))

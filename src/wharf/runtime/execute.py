@@ -1,0 +1,197 @@
+"""`exec`: run another process in a running container's namespaces and cgroups.
+
+    exec (parent P)                       child C                        process G
+    fork ────────────────────────────────▶ setns(ipc, uts, net, pid,
+                                           cgroup, mnt of the init)
+                                           fork ───────────────────────▶ waits for "go"
+           ◀── {"type":"pid","pid":G} ──── exit 0
+    put G in the container's cgroups
+           ── {"type":"go"} ─────────────────────────────────────────▶ console, rlimits, finds the
+           ◀── {"type":"ready"} ──────────────────────────────────────  executable; user, caps, exec
+    --detach: write the pid file, exit 0; otherwise wait for G (we are its subreaper), exit with its status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from typing import TYPE_CHECKING, Any
+
+from wharf import errdefs
+from wharf.runtime import cgroups, specconv, sync
+from wharf.runtime.state import StateStore, Status
+
+if TYPE_CHECKING:
+    from wharf.linux.seccomp import Filter
+
+_JOIN_ORDER = ("user", "ipc", "uts", "net", "pid", "cgroup", "mnt")
+
+
+def exec_process(
+    store: StateStore,
+    container_id: str,
+    proc: specconv.Process,
+    *,
+    detach: bool = False,
+    pid_file: str = "",
+    console_socket: str = "",
+    preserve_fds: int = 0,
+) -> int:
+    state = store.load(container_id)
+    status = store.status(state)
+    if status is not Status.RUNNING and status is not Status.CREATED:
+        raise errdefs.FailedPrecondition(f"cannot exec in a {status.value} container")
+    if proc.terminal and not console_socket:
+        raise errdefs.InvalidArgument("--tty needs --console-socket")
+    console = None
+    if console_socket:
+        from wharf.runtime.create import _connect_console
+
+        console = _connect_console(console_socket)
+    from wharf.linux.process import set_child_subreaper
+
+    if not detach:
+        set_child_subreaper()
+    try:
+        seccomp = specconv.load_bundle(state.bundle).seccomp  # exec'd processes get the container's filter
+    except errdefs.WharfError:
+        seccomp = None
+    manager = cgroups.from_saved(state.cgroup_version, state.cgroup_paths)
+    namespace_fds = _open_namespaces(state.pid)
+    parent_sock, child_sock = sync.pair()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        parent_sock.close()
+        _enter(namespace_fds, proc, console, child_sock, preserve_fds, seccomp)
+    child_sock.close()
+    for fd in namespace_fds.values():
+        os.close(fd)
+    if console is not None:
+        console.close()
+    pid = 0
+    try:
+        try:
+            pid = int(sync.expect(parent_sock, "pid")["pid"])
+        finally:
+            os.waitpid(child, 0)
+        manager.join(pid)
+        sync.send(parent_sock, "go")
+        sync.expect(parent_sock, "ready")
+    except BaseException:
+        if pid:
+            from wharf.linux.pidfd import kill_and_wait
+
+            kill_and_wait(pid)
+        raise
+    finally:
+        parent_sock.close()
+    if pid_file:
+        from wharf.runtime.create import _write_pid_file
+
+        _write_pid_file(pid_file, pid)
+    if detach:
+        return 0
+    from wharf.runtime.verbs import _forward_signals, _wait_for
+
+    _forward_signals(pid)
+    return _wait_for(pid)
+
+
+def _open_namespaces(pid: int) -> dict[str, int]:
+    """The init's namespaces that differ from ours, opened now (before we fork) so a dying init can't race us."""
+    fds: dict[str, int] = {}
+    for name in _JOIN_ORDER:
+        theirs = f"/proc/{pid}/ns/{name}"
+        try:
+            if os.stat(theirs).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+                continue
+            fds[name] = os.open(theirs, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+    return fds
+
+
+def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socket.socket | None,
+           sock: socket.socket, preserve_fds: int, seccomp: specconv.Seccomp | None) -> None:
+    from wharf.linux import namespaces as ns
+    from wharf.runtime import init
+
+    try:
+        init.preload(specconv.Config("", "", "", False, proc, seccomp=seccomp))
+        seccomp_filter = None
+        if seccomp is not None:
+            from wharf.runtime.seccomp import build_filter
+
+            seccomp_filter = build_filter(seccomp)
+        for name in _JOIN_ORDER:
+            if name in namespace_fds:
+                ns.setns(namespace_fds[name])
+                os.close(namespace_fds[name])
+        pid = os.fork()
+        if pid == 0:
+            _run(proc, console, sock, preserve_fds, seccomp_filter)
+        sync.send(sock, "pid", pid=pid)
+        os._exit(0)
+    except BaseException as err:  # noqa: B036 - a forked child reports everything and exits
+        init.report_and_exit(sock, err)
+
+
+def _run(proc: specconv.Process, console: socket.socket | None, sock: socket.socket, preserve_fds: int,
+         seccomp_filter: Filter | None) -> None:
+    from wharf.runtime import init
+
+    try:
+        sync.expect(sock, "go")
+        if proc.terminal and console is not None:
+            init.setup_terminal(proc, console)
+        init.set_rlimits(proc)
+        os.chdir(proc.cwd)
+        if not any(e.startswith("HOME=") for e in proc.env):
+            proc.env.append("HOME=" + init.home_of(proc.uid))
+        executable = init.find_executable(proc.args[0], proc.env)
+        sync.send(sock, "ready")
+        sock.close()
+        init.become_process(proc, executable, preserve_fds, seccomp_filter)
+    except BaseException as err:  # noqa: B036
+        init.report_and_exit(sock, err)
+
+
+def process_from_cli(store: StateStore, container_id: str, flags: dict[str, Any], args: list[str]) -> specconv.Process:
+    """The process to exec: --process FILE, or the container's own process with the CLI's changes."""
+    process_file = str(flags.get("process") or "")
+    if process_file:
+        try:
+            with open(process_file) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as err:
+            raise errdefs.InvalidArgument(f"--process {process_file}: {err}") from err
+        return specconv.parse_process(data)
+    if not args:
+        raise errdefs.InvalidArgument("exec: no command given (use ID COMMAND [ARG...] or --process)")
+    bundle = store.load(container_id).bundle
+    proc = specconv.load_bundle(bundle).process
+    proc.args = list(args)
+    proc.terminal = bool(flags.get("tty"))
+    proc.env = proc.env + list(flags.get("env") or [])
+    if flags.get("cwd"):
+        proc.cwd = str(flags["cwd"])
+    user = str(flags.get("user") or "")
+    if user:
+        uid, _, gid = user.partition(":")
+        try:
+            proc.uid, proc.gid = int(uid), int(gid or 0)
+        except ValueError as err:
+            raise errdefs.InvalidArgument(f"--user {user!r}: expected UID[:GID]") from err
+    if flags.get("additional-gids"):
+        proc.additional_gids = [int(g) for g in flags["additional-gids"]]
+    if flags.get("cap") and proc.capabilities is not None:
+        for name in flags["cap"]:
+            for kind in ("bounding", "effective", "permitted", "inheritable"):
+                getattr(proc.capabilities, kind).append(str(name))
+    if flags.get("no-new-privs"):
+        proc.no_new_privileges = True
+    return proc
