@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import os
 
 from wharf.linux.libc import check, libc
 from wharf.linux.procfs import proc_start_time, proc_state
 
-__all__ = ["proc_start_time", "proc_state", "prctl", "set_child_subreaper", "set_no_new_privs", "sethostname",
-           "setdomainname"]
+__all__ = ["join_session_keyring", "proc_start_time", "proc_state", "prctl", "set_child_subreaper",
+           "set_no_new_privs", "sethostname", "setdomainname"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -35,6 +36,15 @@ def set_child_subreaper() -> None:
 
 def set_no_new_privs() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def join_session_keyring(name: str) -> None:
+    """keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring, so containers share none."""
+    nr = 219 if os.uname().machine in ("aarch64", "arm64") else 250
+    check(libc.syscall(nr, _KEYCTL_JOIN_SESSION_KEYRING, name.encode()), "keyctl")
 
 
 def sethostname(name: str) -> None:

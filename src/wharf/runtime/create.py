@@ -29,6 +29,7 @@ def create_container(
     console_socket: str = "",
     preserve_fds: int = 0,
     no_pivot: bool = False,
+    new_keyring: bool = True,
 ) -> ContainerState:
     config = specconv.load_bundle(bundle)
     if config.process.terminal and not console_socket:
@@ -53,7 +54,7 @@ def create_container(
             raise errdefs.System(f"cgroups: {err.strerror or err}: {err.filename or ''}") from err
         console = _connect_console(console_socket) if console_socket else None
         parent_sock, child_sock = sync.pair()
-        args = InitArgs(container_id, config, fifo_fd, cgroup.paths, console, preserve_fds, no_pivot)
+        args = InitArgs(container_id, config, fifo_fd, cgroup.paths, console, preserve_fds, no_pivot, new_keyring)
         sys.stdout.flush()
         sys.stderr.flush()
         bootstrap_pid = os.fork()
@@ -74,7 +75,10 @@ def create_container(
                 raise errdefs.System(f"container init protocol: unexpected {message.get('type')!r}")
             init_pid = int(message["pid"])
         finally:
-            os.waitpid(bootstrap_pid, 0)
+            try:
+                os.waitpid(bootstrap_pid, 0)
+            except ChildProcessError:
+                pass  # our caller ignores SIGCHLD: the kernel reaped it already
         if config.process.oom_score_adj is not None:
             # Written from here: lowering it takes CAP_SYS_RESOURCE in the host's user namespace.
             with open(f"/proc/{init_pid}/oom_score_adj", "w") as f:

@@ -7,6 +7,7 @@ to the parent over the sync socket.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -39,6 +40,7 @@ class InitArgs:
         console_socket: socket.socket | None,
         preserve_fds: int,
         no_pivot: bool,
+        new_keyring: bool = True,
     ) -> None:
         self.container_id = container_id
         self.config = config
@@ -47,6 +49,7 @@ class InitArgs:
         self.console_socket = console_socket
         self.preserve_fds = preserve_fds
         self.no_pivot = no_pivot
+        self.new_keyring = new_keyring
 
 
 def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
@@ -91,6 +94,12 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
     try:
         config = args.config
         sync.expect(sock, "go")
+        if args.new_keyring:
+            try:
+                process.join_session_keyring("_ses." + args.container_id)
+            except OSError as err:
+                if err.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM):  # no keyrings here: as runc
+                    raise
         cgroup_ns = config.namespace("cgroup")
         if cgroup_ns is not None and not cgroup_ns.path:
             ns.unshare(ns.CLONE_NEWCGROUP)

@@ -112,7 +112,11 @@ def destroy(store: StateStore, state: ContainerState) -> None:
     from wharf.linux.pidfd import kill_and_wait
 
     manager = cgroups.from_saved(state.cgroup_version, state.cgroup_paths)
-    if store.status(state) is not Status.STOPPED:
+    status = store.status(state)
+    if status is not Status.STOPPED:
+        if status is Status.PAUSED:
+            os.kill(state.pid, signal.SIGKILL)  # queued now, delivered on thaw: nothing runs in between
+            manager.thaw()
         kill_and_wait(state.pid)
     # Without a pid namespace the init's children outlive it: kill the rest of the cgroup too.
     leftovers = [pid for pid in _pids(manager)]

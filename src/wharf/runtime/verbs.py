@@ -38,6 +38,7 @@ def create(root: str, flags: Flags, positional: list[str]) -> int:
         StateStore(root), _one_id(positional, "create"), str(flags.get("bundle") or os.getcwd()),
         pid_file=str(flags.get("pid-file") or ""), console_socket=str(flags.get("console-socket") or ""),
         preserve_fds=_int_flag(flags, "preserve-fds"), no_pivot=bool(flags.get("no-pivot")),
+        new_keyring=not flags.get("no-new-keyring"),
     )
     return 0
 
@@ -64,6 +65,7 @@ def run(root: str, flags: Flags, positional: list[str]) -> int:
         store, container_id, str(flags.get("bundle") or os.getcwd()),
         pid_file=str(flags.get("pid-file") or ""), console_socket=str(flags.get("console-socket") or ""),
         preserve_fds=_int_flag(flags, "preserve-fds"), no_pivot=bool(flags.get("no-pivot")),
+        new_keyring=not flags.get("no-new-keyring"),
     )
     try:
         if not detach:

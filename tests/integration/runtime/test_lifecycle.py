@@ -196,3 +196,38 @@ def test_bad_bundle_fails_cleanly(runtime: Runtime, tmp_path: Path, bad: str) ->
     assert runtime.call("state", cid).returncode != 0
     assert cgroup_dirs_named(cid) == []
     assert not (runtime.root / cid).exists()
+
+
+def test_pause_resume_and_force_delete_while_paused(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "b", ["sleep", "1000"])
+    cid = new_id()
+    runtime.ok("run", "--detach", "--bundle", str(bundle), cid)
+    runtime.ok("pause", cid)
+    assert runtime.state(cid)["status"] == "paused"
+    pid = runtime.state(cid)["pid"]
+    assert open(f"/proc/{pid}/stat").read().split()[2] in ("D", "S")  # frozen in the kernel
+    runtime.ok("resume", cid)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.ok("pause", cid)
+    started = time.monotonic()
+    runtime.ok("delete", "--force", cid)
+    assert time.monotonic() - started < 5
+    assert cid not in runtime.ids()
+    assert cgroup_dirs_named(cid) == []
+
+
+def test_foreground_run_forwards_signals_to_the_container(runtime: Runtime, tmp_path: Path) -> None:
+    script = "trap 'echo got USR1' USR1; trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+    bundle = make_bundle(tmp_path / "b", ["sh", "-c", script])
+    proc = subprocess.Popen(runtime.cmd("run", "--bundle", str(bundle), new_id()), stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGUSR1)
+        assert proc.stdout.readline() == "got USR1\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline() == "got TERM\n"
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()

@@ -43,12 +43,12 @@ class V2Manager:
             raise
 
     def _enable_controllers(self) -> None:
-        # Each ancestor below the root must delegate the controllers to its children.
+        # Each ancestor must delegate the controllers to its children, from the hierarchy's root down.
         chain = []
         parent = os.path.dirname(self.path)
-        while parent.startswith(UNIFIED_ROOT) and parent != os.path.dirname(UNIFIED_ROOT):
+        while os.path.exists(os.path.join(parent, "cgroup.controllers")):
             chain.append(parent)
-            if parent == UNIFIED_ROOT:
+            if parent == os.path.dirname(parent):
                 break
             parent = os.path.dirname(parent)
         for directory in reversed(chain):
