@@ -116,11 +116,12 @@ def parse(ref: str) -> Reference:
             raise InvalidReference(f"invalid reference format: repository name ({remote}) must be lowercase")
         raise InvalidReference("invalid reference format")
     name, tag, digest = match.groups()
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
+    domain, path = _split_domain(name)
+    # Docker checks the length of the normalised name (`docker.io/library/…`), not of what was typed.
+    if len(domain) + 1 + len(path) > NAME_TOTAL_LENGTH_MAX:
         raise InvalidReference(
             f"invalid reference format: repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
         )
-    domain, path = _split_domain(name)
     if path.lower() != path:
         raise InvalidReference(f"invalid reference format: repository name ({path}) must be lowercase")
     return Reference(domain, path, tag, digest)

@@ -61,18 +61,35 @@ def _compile(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(pattern[index]))
         elif ch == "[":
             end = pattern.find("]", index + 1)
-            if end < 0:
+            if end <= index + 1:
                 raise ValueError(f"syntax error in pattern {pattern!r}")
             body = pattern[index + 1:end]
-            if body.startswith("^") or body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body}]")
+            negate = body[:1] in ("^", "!")
+            out.append("[" + ("^" if negate else "") + _class_body(body[1:] if negate else body) + "]")
             index = end
         else:
             out.append(re.escape(ch))
         index += 1
     out.append("$")
-    return re.compile("".join(out), re.DOTALL)
+    try:
+        return re.compile("".join(out), re.DOTALL)
+    except re.error as err:
+        raise ValueError(f"syntax error in pattern {pattern!r}: {err}") from None
+
+
+def _class_body(body: str) -> str:
+    """A glob character class's members for a regex class: ranges (`a-z`) kept, the rest literal."""
+    out = []
+    index = 0
+    while index < len(body):
+        ch = body[index]
+        if ch == "\\" and index + 1 < len(body):
+            index += 1
+            out.append(re.escape(body[index]))
+        else:
+            out.append("-" if ch == "-" else re.escape(ch))
+        index += 1
+    return "".join(out)
 
 
 class IgnoreMatcher:

@@ -158,6 +158,8 @@ class _Parser:
                 piece, ended = self._trim_continuation(raw)
                 parts.append(piece)
             logical = "".join(parts)
+            if not logical.strip():
+                continue
             if empty_continuation:
                 self.warnings.append(f"Empty continuation line found in: {logical}")
             node = self._node(logical, start, self.index)
@@ -168,13 +170,12 @@ class _Parser:
         return Dockerfile(nodes, self.escape, self.directives, self.warnings)
 
     def _node(self, line: str, start: int, end: int) -> Node:
-        keyword, _, rest = line.strip().partition(" ")
-        if "\t" in keyword:
-            keyword, _, more = keyword.partition("\t")
-            rest = more + " " + rest
-        keyword = keyword.lower()
+        parts = line.strip().split(None, 1)
+        word = parts[0] if parts else ""
+        rest = parts[1] if len(parts) > 1 else ""
+        keyword = word.lower()
         if keyword not in INSTRUCTIONS:
-            raise DockerfileSyntaxError(f"unknown instruction: {line.strip().split()[0].upper()}", start)
+            raise DockerfileSyntaxError(f"unknown instruction: {word.upper()}", start)
         flags, rest = _split_flags(rest.strip(), self.escape)
         node = Node(keyword, [], line, start, end, flags=flags)
         try:

@@ -36,6 +36,8 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _XATTR_PAX_PREFIX = "SCHILY.xattr."
 _FORBIDDEN_XATTR_PREFIX = "trusted.overlay."
 _CHUNK = 1 << 20
+_LAYER_FAULTS = frozenset({errno.EPERM, errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG,
+                           errno.EXDEV, errno.EINVAL, errno.ENOENT, errno.EMLINK, errno.ENOTEMPTY})
 
 
 class _HashingReader:
@@ -255,7 +257,15 @@ def apply_layer(blob_path: Path, upper: Path, lowers: list[Path]) -> str:
             try:
                 with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
                     for member in tar:
-                        extractor.apply(tar, member)
+                        try:
+                            extractor.apply(tar, member)
+                        except OSError as err:
+                            # A hardlink to a directory (EPERM), a name too long, a path through a file:
+                            # the layer is bad. Anything else (a full disk…) is the host's fault.
+                            category = errdefs.InvalidArgument if err.errno in _LAYER_FAULTS else errdefs.System
+                            raise category(
+                                f"layer {blob_path.name}: cannot extract {member.name!r}: {err.strerror or err}"
+                            ) from err
                 reader.drain()  # the diff id covers the tar's trailing padding too
             except (tarfile.TarError, EOFError, gzip.BadGzipFile, UnicodeError) as err:
                 raise errdefs.InvalidArgument(f"layer {blob_path.name}: not a valid tar: {err}") from err
