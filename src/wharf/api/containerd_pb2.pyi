@@ -340,6 +340,52 @@ class Pids(_message.Message):
     pids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, pids: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class ExecProcessRequest(_message.Message):
+    __slots__ = ("container_id", "exec_id", "process_json", "stdin", "terminal", "user")
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    container_id: str
+    exec_id: str
+    process_json: str
+    stdin: bool
+    terminal: bool
+    user: str
+    def __init__(self, container_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., process_json: _Optional[str] = ..., stdin: _Optional[bool] = ..., terminal: _Optional[bool] = ..., user: _Optional[str] = ...) -> None: ...
+
+class ExecID(_message.Message):
+    __slots__ = ("container_id", "exec_id")
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    container_id: str
+    exec_id: str
+    def __init__(self, container_id: _Optional[str] = ..., exec_id: _Optional[str] = ...) -> None: ...
+
+class KillExecRequest(_message.Message):
+    __slots__ = ("container_id", "exec_id", "signal")
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    container_id: str
+    exec_id: str
+    signal: int
+    def __init__(self, container_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., signal: _Optional[int] = ...) -> None: ...
+
+class ResizeExecRequest(_message.Message):
+    __slots__ = ("container_id", "exec_id", "width", "height")
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    EXEC_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    container_id: str
+    exec_id: str
+    width: int
+    height: int
+    def __init__(self, container_id: _Optional[str] = ..., exec_id: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
     __slots__ = ("topic", "container_id", "timestamp", "attributes")
     class AttributesEntry(_message.Message):
@@ -430,3 +476,23 @@ class LoginResponse(_message.Message):
     IDENTITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
     identity_token: str
     def __init__(self, identity_token: _Optional[str] = ...) -> None: ...
+
+class DiffRequest(_message.Message):
+    __slots__ = ("key", "compress", "commit")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    COMPRESS_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    compress: bool
+    commit: bool
+    def __init__(self, key: _Optional[str] = ..., compress: _Optional[bool] = ..., commit: _Optional[bool] = ...) -> None: ...
+
+class DiffResponse(_message.Message):
+    __slots__ = ("layer", "diff_id", "chain_id")
+    LAYER_FIELD_NUMBER: _ClassVar[int]
+    DIFF_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    layer: Descriptor
+    diff_id: str
+    chain_id: str
+    def __init__(self, layer: _Optional[_Union[Descriptor, _Mapping]] = ..., diff_id: _Optional[str] = ..., chain_id: _Optional[str] = ...) -> None: ...

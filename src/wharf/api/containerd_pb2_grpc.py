@@ -1243,6 +1243,46 @@ class TasksStub:
                 request_serializer=wharf_dot_api_dot_containerd__pb2.TaskID.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.Pids.FromString,
                 _registered_method=True)
+        self.Exec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/Exec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecProcessRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.TaskInfo.FromString,
+                _registered_method=True)
+        self.StartExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/StartExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.StartTaskResponse.FromString,
+                _registered_method=True)
+        self.GetExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/GetExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.TaskInfo.FromString,
+                _registered_method=True)
+        self.WaitExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/WaitExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.ExitStatus.FromString,
+                _registered_method=True)
+        self.KillExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/KillExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.KillExecRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeleteExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/DeleteExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.ExitStatus.FromString,
+                _registered_method=True)
+        self.ResizeExec = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/ResizeExec',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ResizeExecRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
+        self.CloseExecStdin = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/CloseExecStdin',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class TasksServicer:
@@ -1320,6 +1360,54 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KillExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResizeExec(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseExecStdin(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TasksServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1382,6 +1470,46 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.ListPids,
                     request_deserializer=wharf_dot_api_dot_containerd__pb2.TaskID.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.Pids.SerializeToString,
+            ),
+            'Exec': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecProcessRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.TaskInfo.SerializeToString,
+            ),
+            'StartExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.StartTaskResponse.SerializeToString,
+            ),
+            'GetExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.TaskInfo.SerializeToString,
+            ),
+            'WaitExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.ExitStatus.SerializeToString,
+            ),
+            'KillExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.KillExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.KillExecRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            ),
+            'DeleteExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.ExitStatus.SerializeToString,
+            ),
+            'ResizeExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResizeExec,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ResizeExecRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            ),
+            'CloseExecStdin': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseExecStdin,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ExecID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1718,6 +1846,222 @@ class Tasks:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def Exec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/Exec',
+            wharf_dot_api_dot_containerd__pb2.ExecProcessRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.TaskInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/StartExec',
+            wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.StartTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/GetExec',
+            wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.TaskInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/WaitExec',
+            wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.ExitStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KillExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/KillExec',
+            wharf_dot_api_dot_containerd__pb2.KillExecRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/DeleteExec',
+            wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.ExitStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResizeExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/ResizeExec',
+            wharf_dot_api_dot_containerd__pb2.ResizeExecRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseExecStdin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/CloseExecStdin',
+            wharf_dot_api_dot_containerd__pb2.ExecID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class EventsStub:
     """Missing associated documentation comment in .proto file."""
@@ -1938,6 +2282,78 @@ class Distribution:
             '/wharf.containerd.v1.Distribution/Login',
             wharf_dot_api_dot_containerd__pb2.LoginRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class DiffStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Diff = channel.unary_unary(
+                '/wharf.containerd.v1.Diff/Diff',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.DiffRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.DiffResponse.FromString,
+                _registered_method=True)
+
+
+class DiffServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Diff(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DiffServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Diff': grpc.unary_unary_rpc_method_handler(
+                    servicer.Diff,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.DiffRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.DiffResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'wharf.containerd.v1.Diff', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('wharf.containerd.v1.Diff', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Diff:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Diff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Diff/Diff',
+            wharf_dot_api_dot_containerd__pb2.DiffRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.DiffResponse.FromString,
             options,
             channel_credentials,
             insecure,

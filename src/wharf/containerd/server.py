@@ -14,6 +14,7 @@ from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd.distribution.registry import RegistryConfig
 from wharf.containerd.distribution.service import RegistryDistributor
 from wharf.containerd.plugins.content_local import LocalContentStore
+from wharf.containerd.plugins.diff_walking import WalkingDiffer
 from wharf.containerd.plugins.events_local import EventBroadcaster
 from wharf.containerd.plugins.metadata_sqlite import SqliteContainerStore, SqliteImageStore, open_db
 from wharf.containerd.plugins.runtime_shim import ShimTaskService
@@ -21,6 +22,7 @@ from wharf.containerd.plugins.snapshots_overlay import OverlaySnapshotter
 from wharf.containerd.plugins.unpack import SnapshotUnpacker
 from wharf.containerd.services.containers import ContainersService
 from wharf.containerd.services.content import ContentService
+from wharf.containerd.services.diff import DiffService
 from wharf.containerd.services.distribution import DistributionService
 from wharf.containerd.services.events import EventsService
 from wharf.containerd.services.images import ImagesService
@@ -54,6 +56,7 @@ class LocalSupervisor:
     unpacker: SnapshotUnpacker
     events: EventBroadcaster
     distribution: RegistryDistributor
+    diff: WalkingDiffer | None = None
 
     async def close(self) -> None:
         await self.tasks.close()
@@ -72,15 +75,18 @@ async def build(config: SupervisorConfig) -> LocalSupervisor:
     tasks = ShimTaskService(config.state, containers, snapshots, events, config.runtime, config.runtime_root)
     tasks_ref.append(tasks)
     await tasks.restore()
+    unpacker = SnapshotUnpacker(content, snapshots)
+    await unpacker.remove_interrupted()  # layers half extracted when the last run was killed
     return LocalSupervisor(
         containers=containers,
         tasks=tasks,
         content=content,
         snapshots=snapshots,
         images=SqliteImageStore(db),
-        unpacker=SnapshotUnpacker(content, snapshots),
+        unpacker=unpacker,
         events=events,
         distribution=RegistryDistributor(content, config.registry),
+        diff=WalkingDiffer(config.root, content, snapshots),
     )
 
 
@@ -97,6 +103,8 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     pb_grpc.add_TasksServicer_to_server(TasksService(supervisor.tasks), server)
     pb_grpc.add_EventsServicer_to_server(EventsService(supervisor.events), server)
     pb_grpc.add_DistributionServicer_to_server(DistributionService(supervisor.distribution), server)
+    if supervisor.diff is not None:
+        pb_grpc.add_DiffServicer_to_server(DiffService(supervisor.diff), server)
     config.address.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         config.address.unlink()  # a stale socket of a previous run

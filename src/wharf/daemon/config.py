@@ -21,6 +21,10 @@ class DaemonConfig:
     log_level: str = "info"
     insecure_registries: list[str] = field(default_factory=list)
     registry_mirrors: list[str] = field(default_factory=list)
+    bridge: str = "wharf0"
+    """The default bridge network's Linux bridge device (`-b`/`--bridge`, daemon.json `bridge`)."""
+    default_subnet: str = ""
+    """The default bridge network's subnet (`--default-subnet`; empty: from Wharf's pools)."""
 
     @property
     def containerd_address(self) -> str:
@@ -41,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="registry (host:port or CIDR) that may use plain HTTP (repeatable)")
     parser.add_argument("--registry-mirror", action="append", dest="registry_mirrors",
                         help="preferred Docker Hub mirror (repeatable)")
+    parser.add_argument("-b", "--bridge", help="bridge device of the default network (default wharf0)")
+    parser.add_argument("--default-subnet", help="subnet of the default bridge network, e.g. 172.29.0.0/16")
     return parser
 
 

@@ -17,12 +17,24 @@ from wharf import errdefs
 from wharf.daemon.backend.containers import ContainerService, DaemonPaths
 from wharf.daemon.backend.distribution import DistributionService
 from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.exec import ExecService
+from wharf.daemon.backend.health import HealthService
+from wharf.daemon.backend.image_archive import ImageArchives
 from wharf.daemon.backend.images import ImageService
+from wharf.daemon.backend.inspection import InspectionService
 from wharf.daemon.backend.monitor import follow_task_events
+from wharf.daemon.backend.record import save as save_record
 from wharf.daemon.backend.system import SystemService
+from wharf.daemon.backend.system_df import DiskUsage
+from wharf.daemon.builder.service import BuildService
 from wharf.daemon.config import DaemonConfig, load_config
+from wharf.daemon.networks_and_volumes import NetworksAndVolumes
+from wharf.daemon.routers.build.routes import BuildRouter
 from wharf.daemon.routers.container.routes import ContainerRouter
+from wharf.daemon.routers.container_inspection.routes import InspectionRouter
+from wharf.daemon.routers.exec.routes import ExecRouter
 from wharf.daemon.routers.image.routes import ImageRouter
+from wharf.daemon.routers.system.df import DiskUsageRouter
 from wharf.daemon.routers.system.routes import SystemRouter
 from wharf.daemon.server.app import make_app
 
@@ -32,7 +44,8 @@ log = logging.getLogger("wharfd")
 class Daemon:
     """The services of one wharfd over one supervisor, and the app serving them."""
 
-    def __init__(self, supervisor: Any, data_root: str, runtime: str, cgroup_parent: str) -> None:
+    def __init__(self, supervisor: Any, data_root: str, runtime: str, cgroup_parent: str,
+                 exec_root: str = "", bridge: str = "wharf0", default_subnet: str = "") -> None:
         self.events = EventBus()
         self.images = ImageService(supervisor, self.events)
         paths = DaemonPaths(data_root=data_root, runtime=runtime, cgroup_parent=cgroup_parent)
@@ -41,29 +54,56 @@ class Daemon:
         self.images.image_users = self.containers.users_of_image
         self.system = SystemService(self.containers, self.images, self.events, data_root, runtime,
                                     _daemon_id(data_root))
+        self.execs = ExecService(supervisor, self.events, self.containers.get)
+        self.health = HealthService(supervisor, self.events, self.containers.get, save_record)
+        # Without an exec root (unit tests), containers get an empty network namespace and no volumes.
+        self.networks_and_volumes = NetworksAndVolumes(self.containers, self.events, data_root, exec_root,
+                                                       bridge, default_subnet) if exec_root else None
         self._supervisor = supervisor
         self._monitor: asyncio.Task[None] | None = None
         self.app = make_app([
             SystemRouter(self.system).routes(),
-            ContainerRouter(self.containers).routes(),
-            ImageRouter(self.images, DistributionService(supervisor, self.images)).routes(),
+            ContainerRouter(self.containers, [self._add_exec_ids]).routes(),
+            ExecRouter(self.execs).routes(),
+            InspectionRouter(InspectionService(supervisor, self.containers.get)).routes(),
+            ImageRouter(self.images, DistributionService(supervisor, self.images),
+                        ImageArchives(supervisor, self.images, os.path.join(data_root, "tmp"))).routes(),
+            *(self.networks_and_volumes.routes() if self.networks_and_volumes else []),
+            DiskUsageRouter(DiskUsage(supervisor, self.images, self.containers, self._volume_store)).routes(),
+            BuildRouter(BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
+                                     data_root, runtime, cgroup_parent, self.containers.get)).routes(),
         ])  # fmt: skip
+
+    def _volume_store(self) -> Any:
+        return self.networks_and_volumes.store if self.networks_and_volumes else None
+
+    def _add_exec_ids(self, record: Any, inspected: dict[str, Any]) -> None:
+        inspected["ExecIDs"] = self.execs.ids_of(record.id) or None
 
     async def start(self) -> None:
         """Reload containers, follow exits (reconciling with the supervisor's tasks first)."""
         self.containers.load()
+        if self.networks_and_volumes is not None:
+            self.networks_and_volumes.load()
         subscribed = asyncio.Event()
         self._monitor = asyncio.create_task(follow_task_events(self._supervisor, self.containers, subscribed))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(subscribed.wait(), 10)
+        if self.networks_and_volumes is not None:
+            await self.networks_and_volumes.resume()
         await self.containers.start_restartable()
+        self.health.watch_running(self.containers.all())
 
     async def stop(self) -> None:
         if self._monitor is not None:
             self._monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
+        await self.health.close()
+        await self.execs.close()
         await self.containers.close()
+        if self.networks_and_volumes is not None:
+            await self.networks_and_volumes.close()
 
 
 def _daemon_id(data_root: str) -> str:
@@ -84,7 +124,8 @@ async def serve(config: DaemonConfig) -> None:
     for directory in (config.data_root, config.exec_root):
         os.makedirs(directory, mode=0o711, exist_ok=True)
     supervisor = await connect_or_start(config)
-    daemon = Daemon(supervisor, config.data_root, config.runtime, config.cgroup_parent)
+    daemon = Daemon(supervisor, config.data_root, config.runtime, config.cgroup_parent,
+                    exec_root=config.exec_root, bridge=config.bridge, default_subnet=config.default_subnet)
     await daemon.start()
     runner = web.AppRunner(daemon.app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()

@@ -212,6 +212,14 @@ def _namespaces(host_config: dict[str, Any]) -> list[dict[str, str]]:
     return [{"type": kind} for kind in kinds]
 
 
+def set_network_namespace(spec: dict[str, Any], path: str | None) -> None:
+    """Join the pinned namespace at `path` (made by wharfd before the task), or the host's (None)."""
+    namespaces = [ns for ns in spec["linux"]["namespaces"] if ns["type"] != "network"]
+    if path is not None:
+        namespaces.append({"type": "network", "path": path})
+    spec["linux"]["namespaces"] = namespaces
+
+
 def stop_signal_number(name: str | None) -> int:
     """`SIGTERM`, `TERM`, `15` → 15. InvalidArgument for unknown names."""
     if not name:

@@ -74,3 +74,31 @@ class TaskService(Protocol):
     async def resume(self, container_id: str) -> None: ...
 
     async def pids(self, container_id: str) -> list[int]: ...
+
+    # -- exec: extra processes in a running task (docker exec) ---------------------------------
+    # An exec's info is a TaskInfo whose `id` is the exec id and whose attach_socket is the task's
+    # (the attach header names the exec: `"exec_id"`).
+
+    async def exec(
+        self, container_id: str, exec_id: str, process: dict[str, object], stdin: bool = False,
+        terminal: bool = False, user: str = "",
+    ) -> TaskInfo:
+        """Register an exec (not started). `user` is Docker's -u value, resolved against the rootfs
+        into `process.user` as for the container's own process; "" keeps `process.user`.
+        FailedPrecondition if the task is not running; AlreadyExists for a used exec id."""
+
+    async def start_exec(self, container_id: str, exec_id: str) -> int:
+        """Run it; returns its pid. Attach first (its output is not kept)."""
+
+    async def get_exec(self, container_id: str, exec_id: str) -> TaskInfo: ...
+
+    async def wait_exec(self, container_id: str, exec_id: str) -> ExitStatus: ...
+
+    async def kill_exec(self, container_id: str, exec_id: str, signal: int) -> None: ...
+
+    async def delete_exec(self, container_id: str, exec_id: str) -> ExitStatus:
+        """Forget an exited exec. FailedPrecondition while it runs."""
+
+    async def resize_exec(self, container_id: str, exec_id: str, width: int, height: int) -> None: ...
+
+    async def close_exec_stdin(self, container_id: str, exec_id: str) -> None: ...

@@ -101,7 +101,9 @@ def select_manifest(index: dict[str, Any], platform: Platform) -> oci.Descriptor
 
 
 async def pull(reference: Reference, content: ContentStore, registry: RegistryClient, platform: Platform,
-               progress: ProgressSink = lambda _: None) -> PullResult:
+               progress: ProgressSink = lambda _: None, strict_platform: bool = False) -> PullResult:
+    """With `strict_platform` (a platform the user asked for), a single-platform image of another
+    platform is refused, as Docker does, before its layers are fetched."""
     repository = reference.path
     wanted = reference.digest or reference.tag or "latest"
     media_type, claimed, body = await registry.get_manifest(repository, wanted)
@@ -130,7 +132,14 @@ async def pull(reference: Reference, content: ContentStore, registry: RegistryCl
 
     config_body = b"".join([chunk async for chunk in registry.blob_chunks(repository, config.digest)])
     _verified(config_body, config.digest, "image config")
-    _parse_json(config_body, "image config")
+    config_document = _parse_json(config_body, "image config")
+    if strict_platform and manifest_descriptor is target:
+        actual = {"os": config_document.get("os"), "architecture": config_document.get("architecture"),
+                  "variant": config_document.get("variant", "")}
+        if not platform.matches(actual):
+            found = "/".join(str(v) for v in actual.values() if v)
+            raise errdefs.NotFound(f"image with reference {reference.familiar()} was found but does not match "
+                                   f"the specified platform: wanted {platform}, actual: {found}")
     await _store(content, config_body, config.digest)
 
     limit = asyncio.Semaphore(MAX_CONCURRENT_DOWNLOADS)

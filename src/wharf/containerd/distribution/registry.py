@@ -69,13 +69,16 @@ class RegistryClient:
 
     async def _base(self) -> str:
         if self._scheme is None:
-            self._scheme = "https"
+            # Decided before it is published: concurrent first requests (a push's blob uploads) must
+            # not see "https" while the probe that may turn it into "http" is still running.
+            scheme = "https"
             if self.insecure:
                 try:
                     async with self.session.get(f"https://{self.host}/v2/", ssl=self._ssl):
                         pass
                 except (aiohttp.ClientError, ssl.SSLError, OSError):
-                    self._scheme = "http"
+                    scheme = "http"
+            self._scheme = scheme
         return f"{self._scheme}://{self.host}"
 
     async def request(self, method: str, path: str, scope: str, *, headers: dict[str, str] | None = None,

@@ -50,7 +50,7 @@ class RegistryDistributor:
         client = self._client(ref.domain, auth)
 
         async def run(report: Any) -> PullOutcome:
-            result = await pull(ref, self.content, client, wanted, report)
+            result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform))
             return PullOutcome(result.target, result.manifest, result.config)
 
         async for item in _with_progress(run):

@@ -37,6 +37,8 @@ class LocalContentStore:
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._ingest.mkdir(parents=True, exist_ok=True)
         self._db = db
+        for leftover in self._ingest.glob("ingest-*"):  # writes cut short by a crash: never published
+            leftover.unlink(missing_ok=True)
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob lives (for in-process readers such as the unpacker)."""
@@ -82,9 +84,9 @@ class LocalContentStore:
             size = 0
             with os.fdopen(fd, "wb") as out:
                 async for chunk in chunks:
-                    hasher.update(chunk)
                     size += len(chunk)
-                    await asyncio.to_thread(out.write, chunk)
+                    # Hash in the worker too: both release the GIL, so concurrent writes overlap.
+                    await asyncio.to_thread(_hash_and_write, hasher, out, chunk)
                 await asyncio.to_thread(_flush_and_sync, out)
             digest = "sha256:" + hasher.hexdigest()
             if expected is not None and expected != digest:
@@ -113,6 +115,11 @@ class LocalContentStore:
     async def list(self) -> list[ContentInfo]:
         names = await asyncio.to_thread(os.listdir, self._blobs)
         return [await self.info(f"sha256:{name}") for name in sorted(names)]
+
+
+def _hash_and_write(hasher: hashlib._Hash, out: BinaryIO, chunk: bytes) -> None:
+    hasher.update(chunk)
+    out.write(chunk)
 
 
 def _flush_and_sync(out: BinaryIO) -> None:

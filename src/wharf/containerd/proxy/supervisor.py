@@ -13,6 +13,7 @@ from wharf import errdefs
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd.proxy.containers import ContainerStoreProxy
 from wharf.containerd.proxy.content import ContentStoreProxy
+from wharf.containerd.proxy.diff import DifferProxy
 from wharf.containerd.proxy.distribution import DistributionProxy
 from wharf.containerd.proxy.events import EventServiceProxy
 from wharf.containerd.proxy.images import ImageStoreProxy, ImageUnpackerProxy
@@ -35,6 +36,7 @@ class Supervisor:
     events: EventServiceProxy
     distribution: DistributionProxy
     channel: grpc.aio.Channel
+    diff: DifferProxy | None = None
 
     async def wait_ready(self, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
         """Unavailable unless the supervisor answers within `timeout` seconds."""
@@ -70,4 +72,5 @@ def connect(address: str) -> Supervisor:
         events=EventServiceProxy(pb_grpc.EventsStub(channel), gate),
         distribution=DistributionProxy(pb_grpc.DistributionStub(channel), gate),
         channel=channel,
+        diff=DifferProxy(pb_grpc.DiffStub(channel), gate),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from wharf.api import containerd_pb2 as pb
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
@@ -58,3 +60,42 @@ class TaskServiceProxy:
 
     async def pids(self, container_id: str) -> list[int]:
         return list((await call(self._gate, self._stub.ListPids, pb.TaskID(container_id=container_id))).pids)
+
+    # -- exec -----------------------------------------------------------------------------------
+
+    async def exec(
+        self, container_id: str, exec_id: str, process: dict[str, object], stdin: bool = False,
+        terminal: bool = False, user: str = "",
+    ) -> TaskInfo:
+        request = pb.ExecProcessRequest(
+            container_id=container_id, exec_id=exec_id, process_json=json.dumps(process),
+            stdin=stdin, terminal=terminal, user=user,
+        )  # fmt: skip
+        return wire.task_from_pb(await call(self._gate, self._stub.Exec, request))
+
+    async def start_exec(self, container_id: str, exec_id: str) -> int:
+        return (await call(self._gate, self._stub.StartExec, _exec_id(container_id, exec_id))).pid
+
+    async def get_exec(self, container_id: str, exec_id: str) -> TaskInfo:
+        return wire.task_from_pb(await call(self._gate, self._stub.GetExec, _exec_id(container_id, exec_id)))
+
+    async def wait_exec(self, container_id: str, exec_id: str) -> ExitStatus:
+        return wire.exit_from_pb(await call(self._gate, self._stub.WaitExec, _exec_id(container_id, exec_id)))
+
+    async def kill_exec(self, container_id: str, exec_id: str, signal: int) -> None:
+        request = pb.KillExecRequest(container_id=container_id, exec_id=exec_id, signal=signal)
+        await call(self._gate, self._stub.KillExec, request)
+
+    async def delete_exec(self, container_id: str, exec_id: str) -> ExitStatus:
+        return wire.exit_from_pb(await call(self._gate, self._stub.DeleteExec, _exec_id(container_id, exec_id)))
+
+    async def resize_exec(self, container_id: str, exec_id: str, width: int, height: int) -> None:
+        request = pb.ResizeExecRequest(container_id=container_id, exec_id=exec_id, width=width, height=height)
+        await call(self._gate, self._stub.ResizeExec, request)
+
+    async def close_exec_stdin(self, container_id: str, exec_id: str) -> None:
+        await call(self._gate, self._stub.CloseExecStdin, _exec_id(container_id, exec_id))
+
+
+def _exec_id(container_id: str, exec_id: str) -> pb.ExecID:
+    return pb.ExecID(container_id=container_id, exec_id=exec_id)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import grpc
 
+from wharf import errdefs
 from wharf.api import containerd_pb2 as pb
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
@@ -74,3 +77,49 @@ class TasksService(pb_grpc.TasksServicer):
     @unary
     async def ListPids(self, request: pb.TaskID, context: grpc.aio.ServicerContext) -> pb.Pids:
         return pb.Pids(pids=await self._tasks.pids(request.container_id))
+
+    # -- exec -----------------------------------------------------------------------------------
+
+    @unary
+    async def Exec(self, request: pb.ExecProcessRequest, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        try:
+            process = json.loads(request.process_json)
+        except ValueError as err:
+            raise errdefs.InvalidArgument(f"exec {request.exec_id}: invalid process JSON: {err}") from None
+        if not isinstance(process, dict):
+            raise errdefs.InvalidArgument(f"exec {request.exec_id}: the process must be a JSON object")
+        info = await self._tasks.exec(
+            request.container_id, request.exec_id, process, request.stdin, request.terminal, request.user
+        )
+        return wire.task_to_pb(info)
+
+    @unary
+    async def StartExec(self, request: pb.ExecID, context: grpc.aio.ServicerContext) -> pb.StartTaskResponse:
+        return pb.StartTaskResponse(pid=await self._tasks.start_exec(request.container_id, request.exec_id))
+
+    @unary
+    async def GetExec(self, request: pb.ExecID, context: grpc.aio.ServicerContext) -> pb.TaskInfo:
+        return wire.task_to_pb(await self._tasks.get_exec(request.container_id, request.exec_id))
+
+    @unary
+    async def WaitExec(self, request: pb.ExecID, context: grpc.aio.ServicerContext) -> pb.ExitStatus:
+        return wire.exit_to_pb(await self._tasks.wait_exec(request.container_id, request.exec_id))
+
+    @unary
+    async def KillExec(self, request: pb.KillExecRequest, context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._tasks.kill_exec(request.container_id, request.exec_id, request.signal)
+        return pb.Empty()
+
+    @unary
+    async def DeleteExec(self, request: pb.ExecID, context: grpc.aio.ServicerContext) -> pb.ExitStatus:
+        return wire.exit_to_pb(await self._tasks.delete_exec(request.container_id, request.exec_id))
+
+    @unary
+    async def ResizeExec(self, request: pb.ResizeExecRequest, context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._tasks.resize_exec(request.container_id, request.exec_id, request.width, request.height)
+        return pb.Empty()
+
+    @unary
+    async def CloseExecStdin(self, request: pb.ExecID, context: grpc.aio.ServicerContext) -> pb.Empty:
+        await self._tasks.close_exec_stdin(request.container_id, request.exec_id)
+        return pb.Empty()

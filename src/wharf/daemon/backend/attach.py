@@ -36,6 +36,8 @@ class AttachOptions:
     stderr: bool
     stdin_once: bool
     tty: bool
+    exec_id: str = ""
+    """Attach to this exec's stdio instead of the container's (the shim's attach header)."""
 
 
 class ShimAttachment:
@@ -49,12 +51,14 @@ class ShimAttachment:
     @classmethod
     async def open(cls, socket_path: str, options: AttachOptions) -> ShimAttachment:
         reader, writer = await asyncio.open_unix_connection(socket_path)
-        header = {
+        header: dict[str, object] = {
             "stdin": options.stdin,
             "stdout": options.stdout,
             "stderr": options.stderr,
             "stdin_once": options.stdin_once,
         }
+        if options.exec_id:
+            header["exec_id"] = options.exec_id
         writer.write(json.dumps(header).encode() + b"\n")
         await writer.drain()
         return cls(reader, writer, options)

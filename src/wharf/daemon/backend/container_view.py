@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from wharf import errdefs
+from wharf.daemon.backend.mounts import inspect_mounts
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import rfc3339nano
 
@@ -41,9 +42,9 @@ def inspect(record: ContainerRecord) -> dict[str, Any]:
         "ExecIDs": None,
         "HostConfig": record.host_config,
         "GraphDriver": {"Data": None, "Name": "overlayfs"},
-        "Mounts": [],
+        "Mounts": inspect_mounts(record.mount_points),
         "Config": record.config,
-        "NetworkSettings": dict(_EMPTY_NETWORK_SETTINGS),
+        "NetworkSettings": record.network_settings or dict(_EMPTY_NETWORK_SETTINGS),
     }
 
 
@@ -55,14 +56,27 @@ def summary(record: ContainerRecord) -> dict[str, Any]:
         "ImageID": record.image_id,
         "Command": record.command,
         "Created": record.created // 1_000_000_000,
-        "Ports": [],
+        "Ports": _summary_ports(record),
         "Labels": record.config.get("Labels") or {},
         "State": str(record.state.status),
         "Status": record.state.describe(),
         "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "bridge")},
-        "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "NetworkSettings": {"Networks": dict((record.network_settings or {}).get("Networks") or {})},
+        "Mounts": inspect_mounts(record.mount_points),
     }
+
+
+def _summary_ports(record: ContainerRecord) -> list[dict[str, Any]]:
+    """`docker ps`'s Ports: published ones with their host side, exposed ones without."""
+    out: list[dict[str, Any]] = []
+    for key, bindings in ((record.network_settings or {}).get("Ports") or {}).items():
+        number, _, protocol = key.partition("/")
+        if not bindings:
+            out.append({"PrivatePort": int(number), "Type": protocol or "tcp"})
+        for binding in bindings or []:
+            out.append({"IP": binding.get("HostIp", ""), "PrivatePort": int(number),
+                        "PublicPort": int(binding.get("HostPort") or 0), "Type": protocol or "tcp"})
+    return out
 
 
 def parse_filters(filters: dict[str, Any]) -> dict[str, list[str]]:

@@ -36,6 +36,8 @@ from wharf.daemon.backend.container_files import write_container_files
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.images import ImageService
 from wharf.daemon.backend.index import ContainerIndex, validate_name
+from wharf.daemon.backend.mounts import ContainerMounts
+from wharf.daemon.backend.networking import ContainerNetworking
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.state import Status
 from wharf.daemon.backend.supervisor import Supervisor
@@ -85,6 +87,10 @@ class ContainerService:
         self._attach_sessions: dict[str, set[asyncio.Task[None]]] = {}
         self._removals: dict[str, asyncio.Future[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.networking: ContainerNetworking | None = None
+        """Set by the daemon: namespaces, endpoints, ports (None: containers get an empty netns)."""
+        self.mounts: ContainerMounts | None = None
+        """Set by the daemon: volumes, binds and tmpfs mounts."""
 
     # ---- lookup -------------------------------------------------------------------------------
 
@@ -121,7 +127,8 @@ class ContainerService:
         self._index.reserve_name(name, container_id)
         directory = os.path.join(self._paths.containers_dir, container_id)
         try:
-            return await self._create(container_id, name, directory, image_ref, config, host_config)
+            return await self._create(container_id, name, directory, image_ref, config, host_config,
+                                      body.get("NetworkingConfig"))
         except BaseException:
             self._index.release_name(name)
             shutil.rmtree(directory, ignore_errors=True)
@@ -129,39 +136,66 @@ class ContainerService:
 
     async def _create(
         self, container_id: str, name: str, directory: str, image_ref: str,
-        config: dict[str, Any], host_config: dict[str, Any],
+        config: dict[str, Any], host_config: dict[str, Any], networking_config: Any = None,
     ) -> dict[str, Any]:  # fmt: skip
         image = await self._images.resolve(image_ref)
         merged = merge_image_config(config, image.config.get("config") or {})
         merged["Image"] = image_ref
         path, args = command_of(merged)
         if not merged.get("Hostname"):
-            merged["Hostname"] = container_id[:12]
+            # On the host's network a container has the host's name, as in Docker.
+            on_host = (host_config.get("NetworkMode") == "host")
+            merged["Hostname"] = os.uname().nodename if on_host else container_id[:12]
         if merged.get("StopSignal"):
             ocispec.stop_signal_number(merged["StopSignal"])  # refuse bad signals now, not at stop
         host_config = normalise_host_config(host_config, self._paths.runtime)
         restart_policy.validate(host_config)
+        planned_networks = self.networking.plan(host_config, networking_config) if self.networking else {}
         os.makedirs(directory, mode=0o710, exist_ok=False)
         record = ContainerRecord(
             id=container_id, name=name, created=now_ns(), path=path, args=args, config=merged,
             host_config=host_config, image_id=image.id, directory=directory,
+            networking_config=planned_networks,
         )  # fmt: skip
         write_container_files(
             record.hostname_path, record.hosts_path, record.resolv_conf_path, merged["Hostname"], host_config
         )
         files = ocispec.ContainerFiles(record.hostname_path, record.hosts_path, record.resolv_conf_path)
         try:
+            spec_host_config = dict(host_config, Binds=None) if self.mounts else host_config
             spec = ocispec.build_spec(
-                container_id, merged, host_config, [path, *args], merged["Hostname"], files,
+                container_id, merged, spec_host_config, [path, *args], merged["Hostname"], files,
                 self._paths.cgroup_parent,
             )
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             if isinstance(err, errdefs.WharfError):
                 raise
             raise errdefs.InvalidArgument(f"invalid container configuration: {err}") from None
+        if self.networking is not None:
+            ocispec.set_network_namespace(spec, self.networking.spec_namespace(container_id, host_config, self.get))
+        if self.networking is not None:
+            record.network_settings = self.networking.settings_of(record)
+        if self.mounts is not None:
+            record.mount_points = self.mounts.plan(container_id, merged, host_config, self.get)
+            spec["mounts"] += self.mounts.spec_mounts(record.mount_points)
+        try:
+            await self._create_in_supervisor(record, image, spec)
+        except BaseException:
+            if self.mounts is not None:
+                self.mounts.forget(record, remove_anonymous=True)
+            raise
+        records.save(record)
+        self._index.add(record)
+        self._publish(record, "create")
+        return {"Id": container_id, "Warnings": []}
+
+    async def _create_in_supervisor(self, record: ContainerRecord, image: Any, spec: dict[str, Any]) -> None:
+        container_id, merged = record.id, record.config
         chain_id = await self._images.chain_id(image)
         await self._supervisor.snapshots.prepare(container_id, chain_id)
         try:
+            if self.mounts is not None:
+                await self.mounts.copy_up(self._supervisor, container_id, record.mount_points)
             await self._supervisor.containers.create(
                 Container(
                     id=container_id, image=image.names[0] if image.names else image.id,
@@ -173,10 +207,6 @@ class ContainerService:
             with contextlib.suppress(Exception):
                 await self._supervisor.snapshots.remove(container_id)
             raise
-        records.save(record)
-        self._index.add(record)
-        self._publish(record, "create")
-        return {"Id": container_id, "Warnings": []}
 
     # ---- events ------------------------------------------------------------------------------
 
@@ -196,6 +226,11 @@ class ContainerService:
             if record.state.status is Status.REMOVING or record.id in self._removals:
                 raise errdefs.Conflict(f"cannot start container {record.id}: removal in progress")
             await self._delete_task(record.id)
+            try:
+                await self._attach_storage_and_network(record)
+            except errdefs.WharfError as err:
+                await self._start_failed(record, err)
+                raise
             options = CreateTaskOptions(
                 stdin=bool(record.config.get("OpenStdin")),
                 terminal=record.tty,
@@ -221,7 +256,31 @@ class ContainerService:
             records.save(record)
             self._publish(record, "start")
 
+    async def _attach_storage_and_network(self, record: ContainerRecord) -> None:
+        """Before the task exists: mount volumes with driver options, make and connect the
+        network namespace (the runtime joins it by path)."""
+        if self.mounts is not None:
+            self.mounts.mount(record)
+        if self.networking is not None:
+            try:
+                await self.networking.setup(record)
+            except BaseException:
+                if self.mounts is not None:
+                    self.mounts.unmount(record)
+                raise
+
+    async def _detach_storage_and_network(self, record: ContainerRecord) -> None:
+        """The task is gone: release the namespace, endpoints, ports, and volume mounts."""
+        if self.networking is not None:
+            try:
+                await self.networking.teardown(record)
+            except errdefs.WharfError as err:
+                log.warning("releasing the network of %s: %s", record.id, err)
+        if self.mounts is not None:
+            self.mounts.unmount(record)
+
     async def _start_failed(self, record: ContainerRecord, err: Exception) -> None:
+        await self._detach_storage_and_network(record)
         message = str(err)
         code = 127 if "no such file" in message.lower() or "not found" in message.lower() else 128
         record.state.set_exited(code, now_ns(), error=message)
@@ -229,7 +288,7 @@ class ContainerService:
         self._fail_pending_attach(record.id)
         self._resolve(self._exit_waiters, record.id, code)
         if record.auto_remove:
-            self._spawn(self._destroy(record))
+            self._spawn(self._destroy(record, remove_volumes=True))
 
     async def _delete_task(self, container_id: str) -> None:
         with contextlib.suppress(errdefs.NotFound):
@@ -343,6 +402,7 @@ class ContainerService:
                 await self._delete_task(container_id)
             except errdefs.WharfError as err:
                 log.warning("deleting the task of %s: %s", container_id, err)
+            await self._detach_storage_and_network(record)
             record.state.set_exited(exit_code, exited_at)
             restart = restart_policy.should_restart(
                 record.host_config, exit_code, record.restart_count, record.manually_stopped
@@ -355,7 +415,7 @@ class ContainerService:
         if restart:
             self._spawn(self._restart_later(record))
         elif record.auto_remove:
-            await self._destroy(record)
+            await self._destroy(record, remove_volumes=True)
 
     async def _restart_later(self, record: ContainerRecord) -> None:
         await asyncio.sleep(restart_policy.delay_seconds(record.restart_count))
@@ -404,7 +464,7 @@ class ContainerService:
                 if task is not None and task.status is TaskStatus.STOPPED:
                     work.append(self._delete_task(record.id))
                 if record.auto_remove and record.has_been_started:
-                    work.append(self._destroy(record))
+                    work.append(self._destroy(record, remove_volumes=True))
         results = await asyncio.gather(*work, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -540,7 +600,7 @@ class ContainerService:
 
     # ---- remove -------------------------------------------------------------------------------
 
-    async def remove(self, ref: str, force: bool) -> None:
+    async def remove(self, ref: str, force: bool, volumes: bool = False) -> None:
         record = self.get(ref)
         if record.state.running:
             if not force:
@@ -549,9 +609,9 @@ class ContainerService:
                     "before removing or force remove"
                 )
             await self._signal_and_wait(record, int(signals.SIGKILL), 10)
-        await self._destroy(record)
+        await self._destroy(record, remove_volumes=volumes)
 
-    async def _destroy(self, record: ContainerRecord) -> None:
+    async def _destroy(self, record: ContainerRecord, remove_volumes: bool = False) -> None:
         """Remove everything of a stopped container; concurrent calls share one removal."""
         ongoing = self._removals.get(record.id)
         if ongoing is not None:
@@ -569,6 +629,8 @@ class ContainerService:
                     await self._supervisor.containers.delete(record.id)
                 with contextlib.suppress(errdefs.NotFound):
                     await self._supervisor.snapshots.remove(record.id)
+                if self.mounts is not None:
+                    self.mounts.forget(record, remove_anonymous=remove_volumes)
                 shutil.rmtree(record.directory, ignore_errors=True)
                 self._index.remove(record)
                 self._locks.pop(record.id, None)

@@ -12,7 +12,7 @@ from typing import Any
 from wharf import errdefs
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.core.images import Image
-from wharf.daemon.backend.images import ImageService, LocalImage, parse_reference
+from wharf.daemon.backend.images import REPO_DIGEST_LABEL, ImageService, LocalImage, parse_reference
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.oci import reference
 from wharf.oci.image import MANIFEST_TYPES
@@ -94,6 +94,8 @@ class DistributionService:
                         layers.append(item.id)
                     await send(progress_message(item))
         except errdefs.NotFound as err:
+            if str(err).startswith(("image with reference", "no matching manifest")):
+                raise  # platform errors: Docker's own words already
             raise errdefs.NotFound(f"manifest for {ref.familiar()} not found: manifest unknown: {err}") from err
         except errdefs.Unauthorized as err:
             raise errdefs.NotFound(
@@ -109,7 +111,8 @@ class DistributionService:
         await self._supervisor.unpacker.unpack(outcome.manifest.digest)
         for layer in layers:
             await send({"status": "Pull complete", "progressDetail": {}, "id": layer})
-        await self._supervisor.images.update(Image(name=name, target=outcome.target))
+        await self._supervisor.images.update(
+            Image(name=name, target=outcome.target, labels={REPO_DIGEST_LABEL: outcome.target.digest}))
         await send({"status": f"Digest: {outcome.target.digest}"})
         if previous == outcome.target.digest:
             await send({"status": f"Status: Image is up to date for {ref.familiar()}"})
@@ -134,6 +137,10 @@ class DistributionService:
         if outcome is None:
             raise errdefs.System("the supervisor ended the push without an outcome")
         await send({"status": f"{outcome.tag}: digest: {outcome.digest} size: {outcome.size}"})
+        record = await self._supervisor.images.get(str(ref))
+        if record.labels.get(REPO_DIGEST_LABEL) != outcome.digest:
+            record.labels[REPO_DIGEST_LABEL] = outcome.digest
+            await self._supervisor.images.update(record)
         await send({"progressDetail": {}, "aux": {"Tag": outcome.tag, "Digest": outcome.digest, "Size": outcome.size}})
         self._images.publish("push", image.id, ref.familiar())
         return outcome

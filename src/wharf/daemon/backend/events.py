@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from typing import Any
 
 from wharf.daemon.backend.timefmt import now_ns
@@ -15,6 +16,7 @@ class EventBus:
     def __init__(self) -> None:
         self._history: collections.deque[dict[str, Any]] = collections.deque(maxlen=HISTORY_SIZE)
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._observers: list[Callable[[dict[str, Any]], None]] = []
 
     @property
     def listeners(self) -> int:
@@ -36,7 +38,14 @@ class EventBus:
         self._history.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
+        for observe in self._observers:
+            observe(event)
         return event
+
+    def add_observer(self, observe: Callable[[dict[str, Any]], None]) -> None:
+        """Call `observe` with every event, synchronously (daemon services reacting to container
+        events; not an API listener)."""
+        self._observers.append(observe)
 
     def subscribe(self, since_ns: int | None = None) -> EventSubscription:
         """Live events from now on, plus (with `since_ns`) the remembered ones since then."""

@@ -22,6 +22,17 @@ from wharf.oci.digest import sha256_of
 
 DANGLING_PREFIX = "wharf-dangling@"
 """Store name of an image without a tag (kept so the store holds it, hidden from RepoTags)."""
+REPO_DIGEST_LABEL = "io.wharf.image.repo-digest"
+"""On a name's record: the digest the registry knows it by (set by pull and push: Docker shows
+RepoDigests only for names that came from or went to a registry)."""
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """The image spec's chain ids: the snapshot names of an image's layers, bottom first."""
+    out: list[str] = []
+    for diff_id in diff_ids:
+        out.append(diff_id if not out else sha256_of(f"{out[-1]} {diff_id}".encode()))
+    return out
 
 
 @dataclass
@@ -35,6 +46,17 @@ class LocalImage:
     """Full store names that point at it (`docker.io/library/busybox:latest`)."""
     target_digest: str = ""
     """What the name points at: the manifest, or the index a pull resolved (the RepoDigest)."""
+    registry_digests: dict[str, str] = field(default_factory=dict)
+    """Store name → digest in its registry, for names pulled or pushed."""
+    last_tag_time: int = 0
+    """Unix ns of the last time a name was bound to it (0: never tagged locally)."""
+
+    def absorb_record(self, record: Image) -> None:
+        """Take what a store record (one name) says about the image."""
+        if record.labels.get(REPO_DIGEST_LABEL):
+            self.registry_digests[record.name] = record.labels[REPO_DIGEST_LABEL]
+        if not record.name.startswith(DANGLING_PREFIX):
+            self.last_tag_time = max(self.last_tag_time, record.updated_at or record.created_at)
 
     @property
     def short_id(self) -> str:
@@ -66,8 +88,21 @@ class LocalImage:
 
     @property
     def repo_digests(self) -> list[str]:
-        digest = self.target_digest or self.manifest.digest
-        return sorted({f"{ref.familiar_name}@{digest}" for ref in self.references})
+        digests = set()
+        for name, digest in self.registry_digests.items():
+            try:
+                digests.add(f"{reference.parse(name).familiar_name}@{digest}")
+            except reference.InvalidReference:
+                continue
+        return sorted(digests)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list((self.config.get("rootfs") or {}).get("diff_ids") or [])
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return (self.config.get("config") or {}).get("Labels") or {}
 
 
 def parse_reference(ref: str) -> reference.Reference:
@@ -90,6 +125,7 @@ class ImageService:
         self._supervisor = supervisor
         self._events = events
         self._blob_cache: dict[str, dict[str, Any]] = {}
+        self._snapshot_sizes: dict[str, int] = {}
         self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
         """Ids of the containers using an image (set by the daemon once containers exist)."""
 
@@ -124,8 +160,10 @@ class ImageService:
         config_descriptor = oci.Descriptor.from_json(manifest["config"])
         config = await self._json_blob(config_descriptor.digest)
         layers = [oci.Descriptor.from_json(layer) for layer in manifest.get("layers", [])]
-        return LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name],
-                          image.target.digest)
+        local = LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name],
+                           image.target.digest)
+        local.absorb_record(image)
+        return local
 
     async def list(self) -> list[LocalImage]:
         by_id: dict[str, LocalImage] = {}
@@ -139,6 +177,7 @@ class ImageService:
                 by_id[local.id] = local
             else:
                 known.names.append(image.name)
+                known.absorb_record(image)
         return sorted(by_id.values(), key=lambda img: img.created, reverse=True)
 
     async def resolve(self, ref: str) -> LocalImage:
@@ -229,6 +268,7 @@ class ImageService:
         manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
         manifest_digest = await self._write_blob(manifest_bytes)
         target = oci.Descriptor(oci.MEDIA_TYPE_OCI_MANIFEST, manifest_digest, len(manifest_bytes))
+        await self._supervisor.unpacker.unpack(manifest_digest)  # as Docker: a bad tar fails the import
         name = str(target_ref) if target_ref else DANGLING_PREFIX + config_info
         await self._supervisor.images.update(Image(name=name, target=target))
         self._events.publish("image", "import", config_info, {"name": target_ref.familiar() if target_ref else ""})
@@ -267,6 +307,11 @@ class ImageService:
     async def delete(self, ref: str, force: bool) -> list[dict[str, str]]:
         """Untag `ref`, deleting the image once no name is left. Containers using the image
         (`image_users`) block deleting it unless forced."""
+        report, _freed = await self.delete_reclaiming(ref, force)
+        return report
+
+    async def delete_reclaiming(self, ref: str, force: bool) -> tuple[list[dict[str, str]], int]:
+        """`delete`, and the bytes it freed on disk (blobs and layer snapshots)."""
         image = await self.resolve(ref)
         by_name = self._name_matching(image, ref)
         report: list[dict[str, str]] = []
@@ -282,13 +327,13 @@ class ImageService:
             report.append({"Untagged": reference.parse(by_name).familiar()})
             self._events.publish("image", "untag", image.id, {"name": reference.parse(by_name).familiar()})
             if remaining:
-                return report
+                return report, 0
             if in_use:
                 # Forced while containers use it: the image stays, untagged.
                 await self._supervisor.images.update(
                     Image(name=DANGLING_PREFIX + image.id, target=image.manifest)
                 )
-                return report
+                return report, 0
         else:
             tagged = [n for n in image.names if not n.startswith(DANGLING_PREFIX)]
             if len(tagged) > 1 and not force:
@@ -305,21 +350,50 @@ class ImageService:
                 await self._supervisor.images.delete(name)
                 if not name.startswith(DANGLING_PREFIX):
                     report.append({"Untagged": reference.parse(name).familiar()})
-        await self._delete_unshared_content(image)
+        freed = await self._delete_unshared_content(image)
         report.append({"Deleted": image.id})
         self._events.publish("image", "delete", image.id, {"name": ref})
-        return report
+        return report, freed
 
     async def prune(self, all_unused: bool) -> list[dict[str, str]]:
         """Remove dangling images (or, with `all_unused`, every image no container uses)."""
+        report, _reclaimed = await self.prune_reclaiming(all_unused)
+        return report
+
+    async def prune_reclaiming(self, all_unused: bool, keep: Callable[[LocalImage], bool] | None = None
+                               ) -> tuple[list[dict[str, str]], int]:
+        """`prune`, sparing the images `keep` says to keep; also returns the bytes freed."""
         report: list[dict[str, str]] = []
+        reclaimed = 0
         for image in await self.list():
             if image.repo_tags and not all_unused:
                 continue
+            if keep is not None and keep(image):
+                continue
             if self.image_users is not None and await self.image_users(image.id):
                 continue
-            report += await self.delete(image.id, force=True)
-        return report
+            deleted, freed = await self.delete_reclaiming(image.id, force=True)
+            report += deleted
+            reclaimed += freed
+        return report, reclaimed
+
+    async def layer_sizes(self, image: LocalImage) -> list[int]:
+        """Each layer's size on disk (its snapshot), bottom first; the blob's size when not unpacked."""
+        sizes = []
+        for layer, chain_id in zip(image.layers, chain_ids(image.diff_ids), strict=False):
+            size = self._snapshot_sizes.get(chain_id)
+            if size is None:
+                try:
+                    size = await self._supervisor.snapshots.usage(chain_id)
+                    self._snapshot_sizes[chain_id] = size  # committed snapshots never change
+                except errdefs.NotFound:
+                    size = layer.size
+            sizes.append(size)
+        return sizes
+
+    async def disk_size(self, image: LocalImage) -> int:
+        """What `docker images` shows as SIZE: all the image's layers as unpacked on disk."""
+        return sum(await self.layer_sizes(image))
 
     @staticmethod
     def _name_matching(image: LocalImage, ref: str) -> str | None:
@@ -329,17 +403,38 @@ class ImageService:
             return None
         return str(parsed) if str(parsed) in image.names else None
 
-    async def _delete_unshared_content(self, image: LocalImage) -> None:
-        """Blobs no other image needs. (Snapshots stay: they are shared by chain id.)"""
+    async def _delete_unshared_content(self, image: LocalImage) -> int:
+        """Blobs and layer snapshots no other image needs; returns the bytes freed. A snapshot that
+        a container's rootfs (or another layer) sits on stays: the snapshotter refuses to remove it."""
         still_used: set[str] = set()
+        chains_used: set[str] = set()
         for other in await self.list():
-            still_used.update({other.manifest.digest, other.id, *(layer.digest for layer in other.layers)})
-        for digest in [image.manifest.digest, image.id, *(layer.digest for layer in image.layers)]:
+            still_used.update({other.target_digest, other.manifest.digest, other.id,
+                               *(layer.digest for layer in other.layers)})
+            chains_used.update(chain_ids(other.diff_ids))
+        freed = 0
+        digests = [image.target_digest, image.manifest.digest, image.id, *(layer.digest for layer in image.layers)]
+        for digest in dict.fromkeys(d for d in digests if d):
             if digest not in still_used:
                 try:
+                    size = (await self._supervisor.content.info(digest)).size
                     await self._supervisor.content.delete(digest)
+                    freed += size
                 except errdefs.NotFound:
                     pass
+        for chain_id in reversed(chain_ids(image.diff_ids)):
+            if chain_id in chains_used:
+                break  # shared from here down
+            try:
+                size = await self._supervisor.snapshots.usage(chain_id)
+                await self._supervisor.snapshots.remove(chain_id)
+            except errdefs.NotFound:
+                continue
+            except errdefs.WharfError:
+                break  # a container or another snapshot still sits on it
+            self._snapshot_sizes.pop(chain_id, None)
+            freed += size
+        return freed
 
 
 def host_architecture() -> str:

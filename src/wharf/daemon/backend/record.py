@@ -34,6 +34,12 @@ class ContainerRecord:
     has_been_started: bool = False
     manually_stopped: bool = False
     """Stopped or killed by a user: restart policies leave it alone until it is started again."""
+    networking_config: dict[str, Any] = field(default_factory=dict)
+    """The networks asked for: network name → EndpointSettings (Aliases, IPAMConfig…)."""
+    network_settings: dict[str, Any] = field(default_factory=dict)
+    """NetworkSettings as inspect shows them (kept up to date by the networking service)."""
+    mount_points: list[dict[str, Any]] = field(default_factory=list)
+    """Mounts in inspect's shape (Type, Name, Source, Destination, Driver, Mode, RW, Propagation)."""
 
     @property
     def short_id(self) -> str:
@@ -82,6 +88,9 @@ class ContainerRecord:
             "RestartCount": self.restart_count,
             "HasBeenStartedBefore": self.has_been_started,
             "HasBeenManuallyStopped": self.manually_stopped,
+            "NetworkingConfig": self.networking_config,
+            "NetworkSettings": self.network_settings,
+            "MountPoints": self.mount_points,
         }
 
     @classmethod
@@ -100,6 +109,9 @@ class ContainerRecord:
             restart_count=int(data.get("RestartCount", 0)),
             has_been_started=bool(data.get("HasBeenStartedBefore", False)),
             manually_stopped=bool(data.get("HasBeenManuallyStopped", False)),
+            networking_config=dict(data.get("NetworkingConfig") or {}),
+            network_settings=dict(data.get("NetworkSettings") or {}),
+            mount_points=list(data.get("MountPoints") or []),
         )
 
 

@@ -28,6 +28,8 @@ class ContainerState:
     oom_killed: bool = False
     started_at: int = 0
     finished_at: int = 0
+    health: dict[str, Any] | None = None
+    """Docker's State.Health ({Status, FailingStreak, Log}) of a container with a health check."""
 
     @property
     def running(self) -> bool:
@@ -54,7 +56,12 @@ class ContainerState:
         now = now_ns()
         if self.status in (Status.RUNNING, Status.PAUSED):
             text = "Up " + human_duration((now - self.started_at) / 1e9)
-            return text + " (Paused)" if self.status is Status.PAUSED else text
+            if self.status is Status.PAUSED:
+                return text + " (Paused)"
+            health = (self.health or {}).get("Status", "none")
+            if health in ("healthy", "unhealthy"):
+                return f"{text} ({health})"
+            return f"{text} (health: starting)" if health == "starting" else text
         if self.status is Status.RESTARTING:
             return f"Restarting ({self.exit_code}) {human_duration((now - self.finished_at) / 1e9)} ago"
         if self.status is Status.REMOVING:
@@ -80,6 +87,7 @@ class ContainerState:
             "Error": self.error,
             "StartedAt": rfc3339nano(self.started_at),
             "FinishedAt": rfc3339nano(self.finished_at),
+            **({"Health": self.health} if self.health is not None else {}),
         }
 
     @classmethod
@@ -92,4 +100,5 @@ class ContainerState:
             oom_killed=bool(data.get("OOMKilled", False)),
             started_at=parse_rfc3339(data.get("StartedAt", "")),
             finished_at=parse_rfc3339(data.get("FinishedAt", "")),
+            health=data.get("Health"),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,21 @@ async def delete_bridge_device(bridge: str) -> None:
     _, stderr = await process.communicate()
     if process.returncode != 0 and b"Cannot find device" not in stderr:
         raise errdefs.System(f"cannot delete bridge {bridge}: {stderr.decode().strip()}")
+
+
+def ensure_bridge_device(bridge: str, subnet: str, gateway: str, with_address: bool = True) -> None:
+    """Make the bridge device with its gateway address now, as Docker does at network create
+    (the CNI plugin would make it only at the first attach): its route then shows the subnet
+    as taken to anyone choosing one, such as another engine on this host."""
+    if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0:
+        made = subprocess.run(["ip", "link", "add", "name", bridge, "type", "bridge"], capture_output=True, text=True)
+        if made.returncode != 0 and "File exists" not in made.stderr:
+            raise errdefs.System(f"cannot create bridge {bridge}: {made.stderr.strip()}")
+    network = ipaddress.ip_network(subnet, strict=False)
+    commands = [["ip", "link", "set", bridge, "up"]]
+    if with_address:
+        commands.insert(0, ["ip", "addr", "replace", f"{gateway}/{network.prefixlen}", "dev", bridge])
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise errdefs.System(f"cannot set up bridge {bridge}: {done.stderr.strip()}")

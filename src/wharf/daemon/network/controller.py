@@ -9,6 +9,7 @@ daemon restart, and running containers keep their addresses.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
@@ -17,10 +18,11 @@ import secrets
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 from wharf import errdefs
 from wharf.daemon.network import netns, pool
-from wharf.daemon.network.bridge import BridgeNetwork, delete_bridge_device
+from wharf.daemon.network.bridge import BridgeNetwork, delete_bridge_device, ensure_bridge_device
 from wharf.daemon.network.cni import CNI, CNI_VERSION, Attachment
 from wharf.daemon.network.model import DRIVERS, Endpoint, NetworkRecord, PortMapping
 
@@ -86,6 +88,9 @@ class NetworkController:
             self._store(self._record("host", "host"))
         if "none" not in names:
             self._store(self._record("none", "null"))
+        for record in self.networks.values():
+            if record.bridge and record.subnet:
+                ensure_bridge_device(record.bridge, record.subnet, record.gateway, with_address=not record.internal)
 
     def _record(self, name: str, driver: str, subnet: str = "", gateway: str = "", ip_range: str = "",
                 **extra: object) -> NetworkRecord:
@@ -155,6 +160,12 @@ class NetworkController:
                               attachable=attachable, labels=dict(labels or {}), options=options)
         record.bridge = options.get("com.docker.network.bridge.name") or f"wbr-{record.id[:11]}"
         self._bridge(record).validate()
+        try:
+            await asyncio.to_thread(ensure_bridge_device, record.bridge, record.subnet, record.gateway,
+                                    not internal)
+        except errdefs.WharfError:
+            await delete_bridge_device(record.bridge)
+            raise
         self._store(record)
         return record
 
@@ -162,6 +173,14 @@ class NetworkController:
         mtu = int(record.options.get("com.docker.network.driver.mtu", "0") or 0)
         return BridgeNetwork(name=f"wharf-{record.id[:12]}", bridge=record.bridge, subnet=record.subnet,
                              gateway=record.gateway, ip_range=record.ip_range, internal=record.internal, mtu=mtu)
+
+    def _conflist(self, record: NetworkRecord, with_ports: bool) -> dict[str, Any]:
+        """The network's CNI list; without portmap for an endpoint that publishes nothing (one
+        plugin run less on every start and stop)."""
+        conflist = self._bridge(record).conflist(self.state_dir / "ipam")
+        if not with_ports:
+            conflist["plugins"] = [p for p in conflist["plugins"] if p["type"] != "portmap"]
+        return conflist
 
     async def remove(self, ref: str) -> None:
         record = self.find(ref)
@@ -220,7 +239,7 @@ class NetworkController:
         attachment = Attachment(container_id, str(namespace), ifname=self._next_ifname(container_id),
                                 args={"IP": ip} if ip else {},
                                 runtime_config={"portMappings": [p.cni() for p in ports]} if ports else {})
-        result = await self.cni.add(self._bridge(record).conflist(self.state_dir / "ipam"), attachment)
+        result = await self.cni.add(self._conflist(record, with_ports=bool(ports)), attachment)
         address = next((i for i in result.get("ips") or []), {})
         interfaces = result.get("interfaces") or []
         index = address.get("interface")
@@ -262,8 +281,11 @@ class NetworkController:
         endpoint = next((e for e in endpoints if e.network_id == record.id), None)
         if endpoint is None:
             raise errdefs.Forbidden(f"container {container_id} is not connected to network {record.name}")
-        attachment = Attachment(container_id, str(self.netns_path(container_id)), ifname=endpoint.interface)
-        await self.cni.delete(self._bridge(record).conflist(self.state_dir / "ipam"), attachment)
+        # portmap's DEL removes the rules only when it is told the mappings again.
+        runtime_config = {"portMappings": [p.cni() for p in endpoint.ports]} if endpoint.ports else {}
+        attachment = Attachment(container_id, str(self.netns_path(container_id)), ifname=endpoint.interface,
+                                runtime_config=runtime_config)
+        await self.cni.delete(self._conflist(record, with_ports=bool(endpoint.ports)), attachment)
         endpoints.remove(endpoint)
         self._save_endpoints(container_id)
 

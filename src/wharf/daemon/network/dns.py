@@ -60,9 +60,13 @@ class EmbeddedDNS:
         self.upstreams = upstreams or []
         self.port = port
         self.sessions: dict[str, _Session] = {}
+        self.container_upstreams: dict[str, list[tuple[str, int]]] = {}
+        """A container's own resolvers (`--dns`), used instead of the host's."""
 
-    async def serve(self, container_id: str, netns_path: str) -> None:
+    async def serve(self, container_id: str, netns_path: str, upstreams: list[tuple[str, int]] | None = None) -> None:
         """Start answering inside the container's namespace (whose `lo` must be up)."""
+        if upstreams:
+            self.container_upstreams[container_id] = upstreams
         if container_id in self.sessions:
             return
         udp, tcp = await asyncio.to_thread(run_in_netns, netns_path,
@@ -73,6 +77,7 @@ class EmbeddedDNS:
         self.sessions[container_id] = _Session(transport, server)  # type: ignore[arg-type]
 
     def stop(self, container_id: str) -> None:
+        self.container_upstreams.pop(container_id, None)
         session = self.sessions.pop(container_id, None)
         if session is not None:
             session.close()
@@ -102,15 +107,15 @@ class EmbeddedDNS:
             if found:
                 reply.add_answer(RR(question.qname, QTYPE.PTR, rdata=PTR(found + "."), ttl=TTL))
                 return reply.pack()
-        forwarded = await self._forward(packet)
+        forwarded = await self._forward(packet, self.container_upstreams.get(container_id) or self.upstreams)
         if forwarded is not None:
             return forwarded
         reply.header.rcode = RCODE.SERVFAIL
         return reply.pack()
 
-    async def _forward(self, packet: bytes) -> bytes | None:
+    async def _forward(self, packet: bytes, upstreams: list[tuple[str, int]]) -> bytes | None:
         loop = asyncio.get_running_loop()
-        for host, port in self.upstreams:
+        for host, port in upstreams:
             future: asyncio.Future[bytes] = loop.create_future()
             transport, _ = await loop.create_datagram_endpoint(lambda f=future: _Relay(f), remote_addr=(host, port))
             try:

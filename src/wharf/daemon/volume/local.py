@@ -168,6 +168,10 @@ class VolumeStore:
         self._mounts[name] = self._mounts.get(name, 0) + 1
         return volume.mountpoint
 
+    def adopt_mount(self, name: str) -> None:
+        """Count a use whose mount survived a daemon restart (a running container's)."""
+        self._mounts[name] = self._mounts.get(name, 0) + 1
+
     def unmount(self, name: str) -> None:
         count = self._mounts.get(name, 0) - 1
         if count > 0:

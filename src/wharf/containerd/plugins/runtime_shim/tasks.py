@@ -31,6 +31,7 @@ from wharf.containerd.core.tasks import CreateTaskOptions, ExitStatus, TaskInfo,
 from wharf.containerd.plugins.events_local import EventBroadcaster
 from wharf.containerd.plugins.runtime_shim.bundle import make_bundle, remove_bundle
 from wharf.containerd.plugins.runtime_shim.runtime_binary import resolve_runtime
+from wharf.containerd.plugins.runtime_shim.user import resolve_user
 from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file, start_shim
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,60 @@ class ShimTaskService:
     async def pids(self, container_id: str) -> list[int]:
         result = await self._task(container_id).shim.call("pids")
         return [int(pid) for pid in result.get("pids", [])]
+
+    # -- exec ---------------------------------------------------------------------------------
+
+    async def exec(
+        self, container_id: str, exec_id: str, process: dict[str, object], stdin: bool = False,
+        terminal: bool = False, user: str = "",
+    ) -> TaskInfo:
+        task = self._task(container_id)
+        if task.exit is not None:
+            raise errdefs.FailedPrecondition(f"container {container_id} is not running")
+        process = dict(process)
+        if user:
+            # Resolved like the container's own user (bundle.make_bundle), against its rootfs now.
+            resolved = await asyncio.to_thread(resolve_user, task.bundle / "rootfs", user)
+            current = process.get("user")
+            added = current.get("additionalGids", []) if isinstance(current, dict) else []
+            groups = sorted({*added, *resolved.pop("additionalGids", [])})  # type: ignore[misc]
+            process["user"] = {**resolved, **({"additionalGids": groups} if groups else {})}
+        await task.shim.call("exec", exec_id=exec_id, process=process, stdin=stdin, terminal=terminal)
+        return await self.get_exec(container_id, exec_id)
+
+    async def start_exec(self, container_id: str, exec_id: str) -> int:
+        result = await self._task(container_id).shim.call("start", exec_id=exec_id)
+        return int(result.get("pid") or 0)
+
+    async def get_exec(self, container_id: str, exec_id: str) -> TaskInfo:
+        task = self._task(container_id)
+        state = await task.shim.call("state", exec_id=exec_id)
+        try:
+            status = TaskStatus(state.get("status", "unknown"))
+        except ValueError:
+            status = TaskStatus.UNKNOWN
+        exit_status = None
+        if status is TaskStatus.STOPPED:
+            exit_status = ExitStatus(int(state.get("exit_status") or 0), int(state.get("exited_at") or 0))
+        return TaskInfo(id=exec_id, pid=int(state.get("pid") or 0), status=status, exit_status=exit_status,
+                        attach_socket=attach_socket(str(task.state_dir)))
+
+    async def wait_exec(self, container_id: str, exec_id: str) -> ExitStatus:
+        result = await self._task(container_id).shim.call("wait", exec_id=exec_id)
+        return ExitStatus(int(result["exit_status"]), int(result["exited_at"]))
+
+    async def kill_exec(self, container_id: str, exec_id: str, signal: int) -> None:
+        await self._task(container_id).shim.call("kill", exec_id=exec_id, signal=signal)
+
+    async def delete_exec(self, container_id: str, exec_id: str) -> ExitStatus:
+        result = await self._task(container_id).shim.call("delete", exec_id=exec_id)
+        return ExitStatus(int(result.get("exit_status") or 0), int(result.get("exited_at") or 0))
+
+    async def resize_exec(self, container_id: str, exec_id: str, width: int, height: int) -> None:
+        await self._task(container_id).shim.call("resize", exec_id=exec_id, width=width, height=height)
+
+    async def close_exec_stdin(self, container_id: str, exec_id: str) -> None:
+        await self._task(container_id).shim.call("close_stdin", exec_id=exec_id)
 
     async def close(self) -> None:
         """Stop watching (the shims live on)."""

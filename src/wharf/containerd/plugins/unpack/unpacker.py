@@ -15,11 +15,15 @@ import secrets
 from typing import Any
 
 from wharf import errdefs
+from wharf.containerd.core.snapshots import SnapshotKind
 from wharf.containerd.plugins.content_local import LocalContentStore
 from wharf.containerd.plugins.snapshots_overlay import OverlaySnapshotter
 from wharf.containerd.plugins.unpack.apply_layer import apply_layer
 from wharf.oci.digest import sha256_of
 from wharf.oci.image import INDEX_TYPES, LAYER_TYPES
+
+EXTRACT_PREFIX = "extract-"
+"""Key prefix of the active snapshot a layer is extracted into before it is committed."""
 
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
@@ -84,6 +88,13 @@ class SnapshotUnpacker:
             raise errdefs.InvalidArgument(f"manifest {manifest_digest}: no layers")
         return parent
 
+    async def remove_interrupted(self) -> None:
+        """Drop the extraction snapshots a killed supervisor left (never committed, so never used)."""
+        for info in await self._snapshots.list():
+            if info.name.startswith(EXTRACT_PREFIX) and info.kind != SnapshotKind.COMMITTED:
+                with contextlib.suppress(errdefs.WharfError):
+                    await self._snapshots.remove(info.name)
+
     async def _apply(self, layer_digest: str, diff_id: str, chain_id: str, parent: str) -> None:
         with contextlib.suppress(errdefs.NotFound):
             await self._snapshots.stat(chain_id)
@@ -91,7 +102,7 @@ class SnapshotUnpacker:
         blob = self._content.blob_path(layer_digest)
         if not blob.exists():
             raise errdefs.NotFound(f"layer {layer_digest}: not in the content store")
-        key = f"extract-{secrets.token_hex(8)} {chain_id}"
+        key = f"{EXTRACT_PREFIX}{secrets.token_hex(8)} {chain_id}"
         await self._snapshots.prepare(key, parent)
         try:
             upper, lowers = self._snapshots.upper_and_lowers(key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -42,9 +44,14 @@ def _encode_log(entry: LogEntry, tty: bool, timestamps: bool) -> bytes:
     return frame(STDERR if entry.stream == "stderr" else STDOUT, data)
 
 
+InspectExtension = Callable[[ContainerRecord, dict[str, Any]], None]
+"""Adds what another service knows to a container's inspect answer (its exec ids)."""
+
+
 class ContainerRouter:
-    def __init__(self, backend: ContainerBackend) -> None:
+    def __init__(self, backend: ContainerBackend, inspect_extensions: list[InspectExtension] | None = None) -> None:
         self._backend = backend
+        self._inspect_extensions = inspect_extensions or []
 
     def routes(self) -> list[Route]:
         return [
@@ -81,7 +88,10 @@ class ContainerRouter:
 
     async def inspect(self, request: web.Request) -> web.Response:
         record = self._backend.get(request.match_info["name"])
-        return json_response(container_view.inspect(record))
+        out = container_view.inspect(record)
+        for extend in self._inspect_extensions:
+            extend(record, out)
+        return json_response(out)
 
     async def start(self, request: web.Request) -> web.Response:
         await self._backend.start(request.match_info["name"])
@@ -102,7 +112,7 @@ class ContainerRouter:
         return web.Response(status=204)
 
     async def remove(self, request: web.Request) -> web.Response:
-        await self._backend.remove(request.match_info["name"], bool_value(request, "force"))
+        await self._backend.remove(request.match_info["name"], bool_value(request, "force"), bool_value(request, "v"))
         return web.Response(status=204)
 
     async def pause(self, request: web.Request) -> web.Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from wharf.containerd.core.distribution import PushOutcome, RegistryAuth
@@ -25,6 +25,13 @@ class ImageBackend(Protocol):
 
     async def prune(self, all_unused: bool) -> list[dict[str, str]]: ...
 
+    async def prune_reclaiming(self, all_unused: bool, keep: Callable[[LocalImage], bool] | None = None
+                               ) -> tuple[list[dict[str, str]], int]: ...
+
+    async def layer_sizes(self, image: LocalImage) -> list[int]: ...
+
+    async def disk_size(self, image: LocalImage) -> int: ...
+
 
 class DistributionBackend(Protocol):
     async def pull(self, ref: Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage: ...
@@ -32,3 +39,13 @@ class DistributionBackend(Protocol):
     async def push(self, ref: Reference, auth: RegistryAuth, send: Send) -> PushOutcome: ...
 
     async def login(self, body: dict[str, Any]) -> dict[str, str]: ...
+
+
+class ArchiveBackend(Protocol):
+    """`docker save` / `docker load` (backend.image_archive.ImageArchives)."""
+
+    async def selection(self, names: list[str]) -> list[tuple[LocalImage, list[str]]]: ...
+
+    def save(self, selection: list[tuple[LocalImage, list[str]]]) -> AsyncIterator[bytes]: ...
+
+    async def load(self, body: AsyncIterator[bytes], send: Send) -> None: ...

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import re
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -11,32 +14,18 @@ from aiohttp import web
 from wharf import errdefs
 from wharf.daemon.backend.container_view import parse_filters
 from wharf.daemon.backend.distribution import pull_reference, reference_without_default
+from wharf.daemon.backend.image_history import image_history
 from wharf.daemon.backend.images import LocalImage, image_config_for_api
 from wharf.daemon.backend.registry_auth import decode_registry_auth
-from wharf.daemon.backend.timefmt import rfc3339nano
+from wharf.daemon.backend.timefmt import parse_rfc3339, rfc3339nano
 from wharf.daemon.routers.common import Route, bool_value, filters_value, json_body
-from wharf.daemon.routers.image.backend import DistributionBackend, ImageBackend
+from wharf.daemon.routers.image.backend import ArchiveBackend, DistributionBackend, ImageBackend
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import JSONMessageStream
 from wharf.oci.reference import valid_tag
 
 
-def _summary(image: LocalImage) -> dict[str, Any]:
-    return {
-        "Id": image.id,
-        "ParentId": "",
-        "RepoTags": image.repo_tags,
-        "RepoDigests": image.repo_digests,
-        "Created": image.created // 1_000_000_000,
-        "Size": image.size,
-        "SharedSize": -1,
-        "VirtualSize": image.size,
-        "Labels": (image.config.get("config") or {}).get("Labels") or {},
-        "Containers": -1,
-    }
-
-
-def _inspect(image: LocalImage) -> dict[str, Any]:
+def _inspect(image: LocalImage, size: int) -> dict[str, Any]:
     history = image.config.get("history") or []
     return {
         "Id": image.id,
@@ -51,14 +40,34 @@ def _inspect(image: LocalImage) -> dict[str, Any]:
         "Architecture": image.config.get("architecture", ""),
         "Variant": image.config.get("variant"),
         "Os": image.config.get("os", ""),
-        "Size": image.size,
+        "Size": size,
+        "VirtualSize": size,
         "GraphDriver": {"Data": None, "Name": "overlayfs"},
         "RootFS": {"Type": "layers", "Layers": (image.config.get("rootfs") or {}).get("diff_ids", [])},
-        "Metadata": {"LastTagTime": rfc3339nano(0)},
+        "Metadata": {"LastTagTime": rfc3339nano(image.last_tag_time) if image.last_tag_time
+                     else "0001-01-01T00:00:00Z"},
     }
 
 
-def _matches(image: LocalImage, filters: dict[str, list[str]]) -> bool:
+@dataclass
+class CreatedBounds:
+    """before/since/until filters as creation times (ns): an image must be older than every
+    `before`, newer than every `since` and not newer than every `until`."""
+
+    before: list[int] = field(default_factory=list)
+    since: list[int] = field(default_factory=list)
+    until: list[int] = field(default_factory=list)
+
+    def admit(self, created: int) -> bool:
+        return (all(created < bound for bound in self.before) and all(created > bound for bound in self.since)
+                and all(created < bound for bound in self.until))
+
+
+def _matches(image: LocalImage, filters: dict[str, list[str]], bounds: CreatedBounds) -> bool:
+    """`docker images --filter`."""
+    unknown = set(filters) - LIST_FILTERS
+    if unknown:
+        raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
     if filters.get("dangling"):
         dangling = filters["dangling"][0].lower() in ("true", "1")
         if dangling != (not image.repo_tags):
@@ -67,25 +76,55 @@ def _matches(image: LocalImage, filters: dict[str, list[str]]) -> bool:
         names = [ref.familiar() for ref in image.references] + [ref.familiar_name for ref in image.references]
         if not any(fnmatch.fnmatchcase(name, pattern) for pattern in filters["reference"] for name in names):
             return False
-    for wanted in filters.get("label", []):
-        labels = (image.config.get("config") or {}).get("Labels") or {}
-        key, sep, value = wanted.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+    if not all(_has_label(image, wanted) for wanted in filters.get("label", [])):
+        return False
+    if any(_has_label(image, unwanted) for unwanted in filters.get("label!", [])):
+        return False
+    return bounds.admit(image.created)
+
+
+LIST_FILTERS = frozenset({"dangling", "reference", "label", "label!", "before", "since", "until"})
+PRUNE_FILTERS = frozenset({"dangling", "label", "label!", "until"})
+
+
+def _has_label(image: LocalImage, wanted: str) -> bool:
+    key, sep, value = wanted.partition("=")
+    return key in image.labels and (not sep or image.labels[key] == value)
+
+
+def _until_ns(text: str) -> int:
+    """`until`: a unix time (with fraction), an RFC3339 time, or a duration before now (`24h`)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", text)
+    if match:
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+        return int((time.time() - float(match.group(1)) * scale) * 1_000_000_000)
+    try:
+        return int(float(text) * 1_000_000_000)
+    except ValueError:
+        pass
+    ns = parse_rfc3339(text)
+    if not ns:
+        raise errdefs.InvalidArgument(f"invalid value for until: {text}")
+    return ns
 
 
 class ImageRouter:
-    def __init__(self, backend: ImageBackend, distribution: DistributionBackend) -> None:
+    def __init__(self, backend: ImageBackend, distribution: DistributionBackend,
+                 archives: ArchiveBackend | None = None) -> None:
         self._backend = backend
         self._distribution = distribution
+        self._archives = archives
 
     def routes(self) -> list[Route]:
         return [
             ("POST", "/images/create", self.create),
             ("GET", "/images/json", self.list),
             ("POST", "/images/prune", self.prune),
+            ("GET", "/images/get", self.save),
+            ("POST", "/images/load", self.load),
+            ("GET", "/images/{name:.+}/get", self.save),
             ("GET", "/images/{name:.+}/json", self.inspect),
+            ("GET", "/images/{name:.+}/history", self.history),
             ("POST", "/images/{name:.+}/tag", self.tag),
             ("POST", "/images/{name:.+}/push", self.push),
             ("POST", "/auth", self.auth),
@@ -151,13 +190,38 @@ class ImageRouter:
             raise errdefs.InvalidArgument("the body must be a JSON object")
         return json_response(await self._distribution.login(body))
 
+    async def _summary(self, image: LocalImage) -> dict[str, Any]:
+        size = await self._backend.disk_size(image)
+        return {
+            "Id": image.id,
+            "ParentId": "",
+            "RepoTags": image.repo_tags,
+            "RepoDigests": image.repo_digests,
+            "Created": image.created // 1_000_000_000,
+            "Size": size,
+            "SharedSize": -1,
+            "VirtualSize": size,
+            "Labels": image.labels,
+            "Containers": -1,
+        }
+
     async def list(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))
-        images = [image for image in await self._backend.list() if _matches(image, filters)]
-        return json_response([_summary(image) for image in images])
+        bounds = CreatedBounds(
+            before=[(await self._backend.resolve(ref)).created for ref in filters.get("before", [])],
+            since=[(await self._backend.resolve(ref)).created for ref in filters.get("since", [])],
+            until=[_until_ns(text) for text in filters.get("until", [])],
+        )
+        images = [image for image in await self._backend.list() if _matches(image, filters, bounds)]
+        return json_response([await self._summary(image) for image in images])
 
     async def inspect(self, request: web.Request) -> web.Response:
-        return json_response(_inspect(await self._backend.resolve(request.match_info["name"])))
+        image = await self._backend.resolve(request.match_info["name"])
+        return json_response(_inspect(image, await self._backend.disk_size(image)))
+
+    async def history(self, request: web.Request) -> web.Response:
+        image = await self._backend.resolve(request.match_info["name"])
+        return json_response(await image_history(self._backend, image))
 
     async def tag(self, request: web.Request) -> web.Response:
         await self._backend.tag(request.match_info["name"], request.query.get("repo", ""),
@@ -166,10 +230,57 @@ class ImageRouter:
 
     async def prune(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))
+        unknown = set(filters) - PRUNE_FILTERS
+        if unknown:
+            raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
         all_unused = any(v.lower() in ("false", "0") for v in filters.get("dangling", []))
-        report = await self._backend.prune(all_unused)
-        return json_response({"ImagesDeleted": report or None, "SpaceReclaimed": 0})
+        until = [_until_ns(text) for text in filters.get("until", [])]
+
+        def keep(image: LocalImage) -> bool:
+            if not all(_has_label(image, wanted) for wanted in filters.get("label", [])):
+                return True
+            if any(_has_label(image, unwanted) for unwanted in filters.get("label!", [])):
+                return True
+            return any(image.created >= bound for bound in until)
+
+        report, reclaimed = await self._backend.prune_reclaiming(all_unused, keep)
+        return json_response({"ImagesDeleted": report or None, "SpaceReclaimed": reclaimed})
 
     async def delete(self, request: web.Request) -> web.Response:
         report = await self._backend.delete(request.match_info["name"], bool_value(request, "force"))
         return json_response(report)
+
+    def _archive_backend(self) -> ArchiveBackend:
+        if self._archives is None:
+            raise errdefs.NotImplementedYet("image archives are not available")
+        return self._archives
+
+    async def save(self, request: web.Request) -> web.StreamResponse:
+        """`docker save`: resolve every name first (a 404 is an ordinary answer), then stream."""
+        archives = self._archive_backend()
+        names = [request.match_info["name"]] if "name" in request.match_info else request.query.getall("names", [])
+        selection = await archives.selection(names)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/x-tar"})
+        await response.prepare(request)
+        async for chunk in archives.save(selection):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    async def load(self, request: web.Request) -> web.StreamResponse:
+        archives = self._archive_backend()
+
+        async def body() -> AsyncIterator[bytes]:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                yield chunk
+
+        lines: list[dict[str, Any]] = []
+
+        async def collect(message: dict[str, Any]) -> None:
+            lines.append(message)
+
+        await archives.load(body(), collect)  # errors before any output: an ordinary error answer
+        stream = JSONMessageStream(request)
+        for line in lines:
+            await stream.send(line)
+        return await stream.finish()

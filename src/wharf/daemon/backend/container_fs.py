@@ -1,0 +1,139 @@
+"""A container's filesystem as wharfd reaches it, with every lookup kept inside it.
+
+A running container is reached through `/proc/<pid>/root` (its root with its volumes and tmpfs, as
+its processes see them); a stopped one through its snapshot, mounted for the length of one request.
+Paths are resolved with openat2(RESOLVE_IN_ROOT): a symlink in the container (`/etc -> /`,
+`x -> ../../../../host`) is interpreted as if the container's root were `/`, so a copy can't be led
+onto the host (the CVE-2018-15664 class). Only fds cross this module's boundary, never host paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+
+from wharf import errdefs
+from wharf.containerd.core.snapshots import Mount
+from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.backend.supervisor import Supervisor
+from wharf.linux import mount as linux_mount
+
+_SYS_OPENAT2 = 437  # the same number on every architecture that has it
+_RESOLVE_NO_MAGICLINKS = 0x02
+_RESOLVE_IN_ROOT = 0x10
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+assert platform.system() == "Linux"
+
+
+def open_in_root(root_fd: int, path: str, flags: int, mode: int = 0) -> int:
+    """Open `path` resolved as if `root_fd` were `/` (mount points inside are crossed, as in the
+    container; magic links like /proc/self/root are refused)."""
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
+    encoded = (path.lstrip("/") or ".").encode("utf-8", "surrogateescape")
+    while True:
+        fd = _libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(root_fd), ctypes.c_char_p(encoded),
+                           ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+        if fd >= 0:
+            return int(fd)
+        err = ctypes.get_errno()
+        if err in (errno.EAGAIN, errno.EINTR):
+            continue
+        raise OSError(err, os.strerror(err), path)
+
+
+def split_container_path(path: str) -> tuple[str, str]:
+    """`/a/b/c` → (`/a/b`, `c`); the root is (`/`, `.`)."""
+    clean = os.path.normpath("/" + path)
+    if clean == "/":
+        return "/", "."
+    parent, name = os.path.split(clean)
+    return parent, name
+
+
+def resolve_in_root(root_fd: int, path: str) -> str:
+    """The container-absolute path `path` leads to once every symlink is followed inside the root
+    (Docker's linkTarget). /proc/self/fd of an opened fd would name the host's path, so links are
+    followed by hand here, each step inside the root; a missing directory ends the resolution."""
+    parts = [p for p in os.path.normpath("/" + path).split("/") if p]
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = "/" + "/".join([*resolved, part])
+        try:
+            parent_fd = open_in_root(root_fd, "/" + "/".join(resolved), os.O_PATH | os.O_DIRECTORY)
+        except OSError:  # a missing directory: the rest of the path is taken as it is
+            resolved.append(part)
+            continue
+        try:
+            target = os.readlink(part, dir_fd=parent_fd)
+        except OSError:
+            resolved.append(part)
+            continue
+        finally:
+            os.close(parent_fd)
+        hops += 1
+        if hops > 40:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), candidate)
+        if target.startswith("/"):
+            resolved = []
+        parts = [p for p in target.split("/") if p and p != "."] + parts
+    return "/" + "/".join(resolved)
+
+
+@contextlib.asynccontextmanager
+async def container_root(supervisor: Supervisor, record: ContainerRecord) -> AsyncIterator[int]:
+    """An O_PATH fd of the container's root for the length of the block."""
+    if record.state.running and record.state.pid:
+        try:
+            fd = os.open(f"/proc/{record.state.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as err:
+            raise errdefs.Conflict(f"container {record.id}: its process is gone: {err}") from err
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+        return
+    mounts = await supervisor.snapshots.mounts(record.id)
+    target = tempfile.mkdtemp(prefix="wharf-rootfs-")
+    try:
+        _mount_all(mounts, target)
+        try:
+            fd = os.open(target, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                yield fd
+            finally:
+                os.close(fd)
+        finally:
+            linux_mount.umount2(target, linux_mount.MNT_DETACH)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _mount_all(mounts: list[Mount], target: str) -> None:
+    for m in mounts:
+        if m.type == "bind":
+            flags = linux_mount.MS_BIND | (linux_mount.MS_REC if "rbind" in m.options else 0)
+            linux_mount.mount(m.source, target, None, flags)
+            continue
+        flags = linux_mount.MS_RDONLY if "ro" in m.options else 0
+        data = ",".join(opt for opt in m.options if opt not in ("ro", "rw"))
+        linux_mount.mount(m.source, target, m.type, flags, data or None)

@@ -1,0 +1,275 @@
+"""`docker exec`: extra processes in a running container, run by its shim through the supervisor.
+
+An exec is created (its OCI process built here from the container's: capabilities, rlimits,
+environment; the user resolved by the supervisor against the rootfs), then started detached or with
+the client's hijacked connection attached to its stdio (connected to the shim before the process
+runs, so no output is lost). A waiter records its exit code and then forgets it in the shim.
+Exec records live in memory, as Docker's do, until their container is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wharf import errdefs
+from wharf.daemon import ocispec
+from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment
+from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.backend.state import Status
+from wharf.daemon.backend.supervisor import Supervisor
+
+log = logging.getLogger("wharfd.exec")
+
+EXIT_WAIT_TIMEOUT = 5.0
+"""After the output ended, how long an attached start waits for the exit code before answering."""
+EXIT_UNKNOWN = 255
+EXIT_CANNOT_INVOKE = 126
+
+
+@dataclass
+class ExecRecord:
+    id: str
+    container_id: str
+    cmd: list[str]
+    tty: bool
+    attach_stdin: bool
+    attach_stdout: bool
+    attach_stderr: bool
+    privileged: bool
+    user: str
+    detach_keys: str
+    console_size: tuple[int, int] | None = None
+    """(height, width) asked at create (API 1.42+), used if the start asks none."""
+    started: bool = False
+    running: bool = False
+    pid: int = 0
+    exit_code: int | None = None
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def inspect(self) -> dict[str, Any]:
+        """Docker's ExecInspect."""
+        return {
+            "ID": self.id,
+            "Running": self.running,
+            "ExitCode": self.exit_code,
+            "ProcessConfig": {
+                "tty": self.tty,
+                "entrypoint": self.cmd[0] if self.cmd else "",
+                "arguments": self.cmd[1:],
+                "privileged": self.privileged,
+                **({"user": self.user} if self.user else {}),
+            },
+            "OpenStdin": self.attach_stdin,
+            "OpenStderr": self.attach_stderr,
+            "OpenStdout": self.attach_stdout,
+            "CanRemove": False,
+            "ContainerID": self.container_id,
+            "DetachKeys": self.detach_keys,
+            "Pid": self.pid,
+        }
+
+
+def build_exec_process(
+    container_spec: dict[str, Any], container_config: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    """The OCI process of an exec: the container's process (capabilities, rlimits, no-new-privileges)
+    with the exec's args, environment (Docker's daemon environment + the container's Env + the
+    exec's Env), working dir and terminal."""
+    process = copy.deepcopy(container_spec.get("process") or {})
+    tty = bool(body.get("Tty"))
+    env = ocispec.process_env({"Tty": tty, "Env": container_config.get("Env") or []},
+                              str(container_config.get("Hostname") or ""))
+    for entry in body.get("Env") or []:
+        key = str(entry).split("=", 1)[0]
+        env = [e for e in env if e.split("=", 1)[0] != key]
+        env.append(str(entry))
+    process.update({
+        "args": [str(a) for a in body["Cmd"]],
+        "env": env,
+        "cwd": body.get("WorkingDir") or process.get("cwd") or "/",
+        "terminal": tty,
+    })  # fmt: skip
+    process.pop("consoleSize", None)
+    if body.get("Privileged"):
+        caps = ocispec.host_capabilities()
+        process["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+    if body.get("User"):
+        process["user"] = {"uid": 0, "gid": 0}  # the supervisor resolves the user into it
+    return process
+
+
+def console_size_of(body: dict[str, Any]) -> tuple[int, int] | None:
+    """`ConsoleSize: [height, width]` of an exec create or start body (API 1.42+); None if unset."""
+    size = body.get("ConsoleSize")
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size):
+        return int(size[0]), int(size[1])
+    return None
+
+
+def _check_running(record: ContainerRecord) -> None:
+    if record.state.status is Status.PAUSED:
+        raise errdefs.Conflict(f"container {record.id} is paused, unpause the container before exec")
+    if record.state.status is not Status.RUNNING:
+        raise errdefs.Conflict(f"container {record.id} is not running")
+
+
+class ExecService:
+    def __init__(
+        self, supervisor: Supervisor, events: EventBus, find_container: Callable[[str], ContainerRecord]
+    ) -> None:
+        self._supervisor = supervisor
+        self._events = events
+        self._find_container = find_container
+        self._execs: dict[str, ExecRecord] = {}
+        self._waiters: set[asyncio.Task[None]] = set()
+
+    def get(self, exec_id: str) -> ExecRecord:
+        record = self._execs.get(exec_id)
+        if record is None:
+            raise errdefs.NotFound(f"No such exec instance: {exec_id}")
+        return record
+
+    def ids_of(self, container_id: str) -> list[str]:
+        """Container inspect's ExecIDs: the execs of a running container."""
+        return [e.id for e in self._execs.values() if e.container_id == container_id and e.exit_code is None]
+
+    def _forget_removed_containers(self) -> None:
+        for exec_id, record in list(self._execs.items()):
+            try:
+                self._find_container(record.container_id)
+            except errdefs.NotFound:
+                del self._execs[exec_id]
+
+    def _publish(self, container: ContainerRecord, action: str, exec_id: str, **extra: str) -> None:
+        attributes = {"image": str(container.config.get("Image", "")), "name": container.name.lstrip("/"),
+                      "execID": exec_id, **extra}
+        self._events.publish("container", action, container.id, attributes)
+
+    async def create(self, ref: str, body: Any) -> str:
+        container = self._find_container(ref)
+        if not isinstance(body, dict):
+            raise errdefs.InvalidArgument("exec config cannot be empty")
+        cmd = body.get("Cmd")
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if not cmd or not isinstance(cmd, list):
+            raise errdefs.InvalidArgument("No exec command specified")
+        body = {**body, "Cmd": cmd}
+        _check_running(container)
+        self._forget_removed_containers()
+        spec = (await self._supervisor.containers.get(container.id)).spec
+        process = build_exec_process(spec, container.config, body)
+        user = str(body.get("User") or container.config.get("User") or "")
+        exec_id = secrets.token_hex(32)
+        await self._supervisor.tasks.exec(
+            container.id, exec_id, process, stdin=bool(body.get("AttachStdin")), terminal=bool(body.get("Tty")),
+            user=user,
+        )  # fmt: skip
+        self._execs[exec_id] = ExecRecord(
+            id=exec_id, container_id=container.id, cmd=[str(c) for c in cmd], tty=bool(body.get("Tty")),
+            attach_stdin=bool(body.get("AttachStdin")), attach_stdout=bool(body.get("AttachStdout")),
+            attach_stderr=bool(body.get("AttachStderr")), privileged=bool(body.get("Privileged")),
+            user=str(body.get("User") or ""), detach_keys=str(body.get("DetachKeys") or ""),
+            console_size=console_size_of(body),
+        )  # fmt: skip
+        self._publish(container, f"exec_create: {' '.join(str(c) for c in cmd)}", exec_id)
+        return exec_id
+
+    def check_startable(self, exec_id: str) -> ExecRecord:
+        """Errors a start answers with before any hijack (409s as Docker's)."""
+        record = self.get(exec_id)
+        if record.running:
+            raise errdefs.Conflict(f"Error: Exec command {exec_id} is already running")
+        if record.started:
+            raise errdefs.Conflict(f"Error: Exec command {exec_id} has already run")
+        _check_running(self._find_container(record.container_id))
+        return record
+
+    async def _start(self, record: ExecRecord, console_size: tuple[int, int] | None) -> None:
+        record.started = True
+        console_size = console_size or record.console_size
+        if console_size and record.tty:
+            with contextlib.suppress(errdefs.WharfError):
+                await self._supervisor.tasks.resize_exec(record.container_id, record.id,
+                                                         console_size[1], console_size[0])
+        try:
+            record.pid = await self._supervisor.tasks.start_exec(record.container_id, record.id)
+        except errdefs.WharfError:
+            record.exit_code = EXIT_CANNOT_INVOKE  # Docker's code for an exec that could not start
+            record.exited.set()
+            with contextlib.suppress(errdefs.WharfError):
+                await self._supervisor.tasks.delete_exec(record.container_id, record.id)
+            raise
+        record.running = True
+        container = self._find_container(record.container_id)
+        self._publish(container, f"exec_start: {' '.join(record.cmd)}", record.id)
+        waiter = asyncio.create_task(self._wait(record), name=f"exec-wait-{record.id[:12]}")
+        self._waiters.add(waiter)
+        waiter.add_done_callback(self._waiters.discard)
+
+    async def _wait(self, record: ExecRecord) -> None:
+        try:
+            status = await self._supervisor.tasks.wait_exec(record.container_id, record.id)
+            record.exit_code = status.code
+        except errdefs.WharfError as err:  # the task went away with its execs
+            log.info("exec %s: wait failed: %s", record.id, err)
+            record.exit_code = EXIT_UNKNOWN
+        finally:
+            record.running = False
+            record.exited.set()
+        with contextlib.suppress(errdefs.WharfError):
+            await self._supervisor.tasks.delete_exec(record.container_id, record.id)
+        with contextlib.suppress(errdefs.NotFound):
+            container = self._find_container(record.container_id)
+            self._publish(container, "exec_die", record.id, exitCode=str(record.exit_code))
+
+    async def start_detached(self, exec_id: str, console_size: tuple[int, int] | None = None) -> None:
+        await self._start(self.check_startable(exec_id), console_size)
+
+    async def start_attached(
+        self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None
+    ) -> None:
+        """Carry the exec's stdio over the client's (hijacked) connection until it exits; returns
+        once the exit code is known, so the client's inspect right after sees it."""
+        record = self.get(exec_id)
+        info = await self._supervisor.tasks.get(record.container_id)
+        options = AttachOptions(
+            stdin=record.attach_stdin, stdout=record.attach_stdout, stderr=record.attach_stderr,
+            stdin_once=True, tty=record.tty, exec_id=record.id,
+        )  # fmt: skip
+        attachment = await ShimAttachment.open(info.attach_socket, options)
+        try:
+            await self._start(record, console_size)
+        except errdefs.WharfError as err:
+            attachment.close()
+            # As Docker: the error goes to the client's stdout (the only stream it surely reads).
+            message = f"{err}\r\n".encode()
+            await client.write(message if record.tty else _stdout_frame(message))
+            return
+        await attachment.pump(client)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(record.exited.wait(), EXIT_WAIT_TIMEOUT)
+
+    async def resize(self, exec_id: str, width: int, height: int) -> None:
+        record = self.get(exec_id)
+        if record.exit_code is not None:
+            raise errdefs.Conflict(f"exec {exec_id} is not running")
+        await self._supervisor.tasks.resize_exec(record.container_id, record.id, width, height)
+
+    async def close(self) -> None:
+        for waiter in list(self._waiters):
+            waiter.cancel()
+
+
+def _stdout_frame(payload: bytes) -> bytes:
+    from wharf.daemon.server.streams import STDOUT, frame
+
+    return frame(STDOUT, payload)

@@ -1,0 +1,177 @@
+"""The network verbs of the Engine API (`/networks/...`) over the NetworkController, with live
+connect/disconnect of containers and network events."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from wharf import errdefs
+from wharf.daemon.backend import record as records
+from wharf.daemon.backend.container_view import parse_filters
+from wharf.daemon.backend.containers import ContainerService
+from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.networking import CONTAINER_MODE, ContainerNetworking, network_mode
+from wharf.daemon.backend.timefmt import parse_rfc3339
+from wharf.daemon.network.model import NetworkRecord
+
+_LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
+_PRUNE_FILTERS = {"until", "label", "label!"}
+
+
+def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
+    for entry in wanted:
+        key, sep, value = entry.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+def _until_ns(value: str) -> int:
+    try:
+        return int(float(value) * 1_000_000_000)
+    except ValueError:
+        pass
+    ns = parse_rfc3339(value)
+    if ns:
+        return ns
+    units = {"s": 1, "m": 60, "h": 3600}
+    if value and value[-1] in units and value[:-1].isdigit():
+        return time.time_ns() - int(value[:-1]) * units[value[-1]] * 1_000_000_000
+    raise errdefs.InvalidArgument(f"invalid filter 'until={value}'")
+
+
+class NetworkService:
+    def __init__(self, networking: ContainerNetworking, containers: ContainerService, events: EventBus) -> None:
+        self.networking = networking
+        self.controller = networking.controller
+        self.containers = containers
+        self.events = events
+
+    def _event(self, action: str, network: NetworkRecord, **extra: str) -> None:
+        self.events.publish("network", action, network.id, {"name": network.name, "type": network.driver, **extra})
+
+    # ---- read --------------------------------------------------------------------------------
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        return self.controller.inspect(self.controller.find(ref))
+
+    def list(self, raw_filters: dict[str, Any]) -> list[dict[str, Any]]:
+        filters = parse_filters(raw_filters)
+        for key in filters:
+            if key not in _LIST_FILTERS:
+                raise errdefs.InvalidArgument(f"invalid filter '{key}'")
+        out = []
+        for network in self.controller.list():
+            if filters.get("name") and not any(v in network.name for v in filters["name"]):
+                continue
+            if filters.get("id") and not any(network.id.startswith(v) for v in filters["id"]):
+                continue
+            if filters.get("driver") and network.driver not in filters["driver"]:
+                continue
+            if filters.get("scope") and "local" not in filters["scope"]:
+                continue
+            if filters.get("label") and not _labels_match(network.labels, filters["label"]):
+                continue
+            kinds = filters.get("type") or []
+            if kinds and ("builtin" if network.predefined else "custom") not in kinds:
+                continue
+            dangling = filters.get("dangling") or []
+            if dangling:
+                unused = not network.predefined and not self.controller.endpoints_on(network.id)
+                if (dangling[0].lower() in ("true", "1")) != unused:
+                    continue
+            out.append(self.controller.inspect(network))
+        return out
+
+    # ---- create, remove, prune -----------------------------------------------------------------
+
+    async def create(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errdefs.InvalidArgument("invalid JSON: the body must be a JSON object")
+        name = body.get("Name") or ""
+        ipam = body.get("IPAM") or {}
+        configs = ipam.get("Config") or []
+        if len(configs) > 1:
+            raise errdefs.InvalidArgument("only one IPv4 subnet per network is supported")
+        first = configs[0] if configs else {}
+        if body.get("EnableIPv6"):
+            raise errdefs.InvalidArgument("IPv6 networks are not supported")
+        network = await self.controller.create(
+            name, driver=body.get("Driver") or "bridge", subnet=first.get("Subnet") or "",
+            gateway=first.get("Gateway") or "", ip_range=first.get("IPRange") or "",
+            internal=bool(body.get("Internal")), attachable=bool(body.get("Attachable")),
+            labels=body.get("Labels") or {}, options=body.get("Options") or {},
+        )
+        self._event("create", network)
+        return {"Id": network.id, "Warning": ""}
+
+    async def remove(self, ref: str) -> None:
+        network = self.controller.find(ref)
+        await self.controller.remove(network.id)
+        self._event("destroy", network)
+
+    async def prune(self, raw_filters: dict[str, Any]) -> dict[str, Any]:
+        filters = parse_filters(raw_filters)
+        for key in filters:
+            if key not in _PRUNE_FILTERS:
+                raise errdefs.InvalidArgument(f"invalid filter '{key}'")
+        until = min((_until_ns(v) for v in filters.get("until", [])), default=0)
+        deleted = []
+        for network in self.controller.list():
+            if network.predefined or self.controller.endpoints_on(network.id):
+                continue
+            if filters.get("label") and not _labels_match(network.labels, filters["label"]):
+                continue
+            if filters.get("label!") and any(_labels_match(network.labels, [v]) for v in filters["label!"]):
+                continue
+            if until and parse_rfc3339(network.created) >= until:
+                continue
+            await self.controller.remove(network.id)
+            self._event("destroy", network)
+            deleted.append(network.name)
+        return {"NetworksDeleted": deleted or None}
+
+    # ---- connect, disconnect -------------------------------------------------------------------
+
+    async def connect(self, ref: str, body: Any) -> None:
+        if not isinstance(body, dict) or not body.get("Container"):
+            raise errdefs.InvalidArgument("invalid JSON: Container is required")
+        network = self.controller.find(ref)
+        record = self.containers.get(str(body["Container"]))
+        mode = network_mode(record.host_config)
+        if mode in ("host", "none") or mode.startswith(CONTAINER_MODE) or network.name in ("host", "none"):
+            raise errdefs.Forbidden("container cannot be disconnected from host network or connected to host "
+                                    "network" if "host" in (mode, network.name) else
+                                    "container sharing network namespace with another container or host cannot "
+                                    "be connected to any other network" if mode.startswith(CONTAINER_MODE) else
+                                    "container cannot be connected to multiple networks with one of the networks "
+                                    "in private (none) mode")
+        if network.name in record.networking_config:
+            raise errdefs.Forbidden(f"endpoint with name {record.name.lstrip('/')} already exists in network "
+                                    f"{network.name}")
+        wanted = dict(body.get("EndpointConfig") or {})
+        self.networking.validate_endpoint(network, wanted)
+        if record.state.running:
+            await self.networking.connect_live(record, network, wanted)
+        record.networking_config[network.name] = wanted
+        if not record.state.running:
+            record.network_settings = self.networking.settings_of(record)
+            record.network_settings["Networks"] = self.networking.settings_when_stopped(record)["Networks"]
+        records.save(record)
+
+    async def disconnect(self, ref: str, body: Any) -> None:
+        if not isinstance(body, dict) or not body.get("Container"):
+            raise errdefs.InvalidArgument("invalid JSON: Container is required")
+        network = self.controller.find(ref)
+        record = self.containers.get(str(body["Container"]))
+        attached = any(e.network_id == network.id for e in self.controller.endpoints_of(record.id))
+        if network.name not in record.networking_config and not attached:
+            if body.get("Force"):
+                return
+            raise errdefs.Forbidden(f"container {record.id} is not connected to network {network.name}")
+        if attached:
+            await self.networking.disconnect_live(record, network)
+        record.networking_config.pop(network.name, None)
+        record.network_settings.get("Networks", {}).pop(network.name, None)
+        records.save(record)

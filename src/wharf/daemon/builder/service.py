@@ -1,0 +1,103 @@
+"""The build service: one build = the request body saved and unpacked as the context in a private
+dir under `<data-root>/builder/tmp/`, evaluated, then the dir removed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Callable
+
+from wharf import errdefs
+from wharf.daemon.backend.distribution import DistributionService
+from wharf.daemon.backend.images import ImageService
+from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.backend.supervisor import Supervisor
+from wharf.daemon.builder.cache import BuildCache
+from wharf.daemon.builder.commit import CommitRequest, CommitService
+from wharf.daemon.builder.context import load_context
+from wharf.daemon.builder.evaluator import Builder, BuildOptions, Send
+from wharf.daemon.builder.runner import BUILD_LABEL, RunSettings
+
+
+class BuildService:
+    def __init__(
+        self, supervisor: Supervisor, images: ImageService, distribution: DistributionService,
+        data_root: str, runtime: str, cgroup_parent: str,
+        container_lookup: Callable[[str], ContainerRecord] | None = None,
+    ) -> None:  # fmt: skip
+        self._dir = os.path.join(data_root, "builder")
+        self._tmp = os.path.join(self._dir, "tmp")
+        _unmount_leftovers(os.path.join(self._dir, "work", "mnt"))
+        shutil.rmtree(self._tmp, ignore_errors=True)  # what a crashed build left behind
+        os.makedirs(self._tmp, mode=0o700, exist_ok=True)
+        self.cache = BuildCache(self._dir)
+        self._builder = Builder(
+            supervisor, images, distribution, self.cache, RunSettings(runtime, cgroup_parent),
+            os.path.join(self._dir, "work"),
+        )  # fmt: skip
+        self._supervisor = supervisor
+        self._swept = False
+        self._commits = CommitService(supervisor, images, container_lookup) if container_lookup else None
+
+    async def commit(self, request: CommitRequest) -> str:
+        if self._commits is None:
+            raise errdefs.NotImplementedYet("commit needs the container service")
+        return await self._commits.commit(request)
+
+    async def _sweep_leftovers(self) -> None:
+        """Build containers and snapshots a wharfd that died mid-build left in the supervisor
+        (once, before this daemon's first build: none of its own can exist yet)."""
+        if self._swept:
+            return
+        self._swept = True
+        supervisor = self._supervisor
+        for container in await supervisor.containers.list():
+            if container.labels.get(BUILD_LABEL) == "1":
+                with contextlib.suppress(errdefs.WharfError):
+                    await supervisor.tasks.kill(container.id, 9, all=True)
+                with contextlib.suppress(errdefs.WharfError):
+                    await supervisor.tasks.delete(container.id)
+                with contextlib.suppress(errdefs.WharfError):
+                    await supervisor.containers.delete(container.id)
+        for snapshot in await supervisor.snapshots.list():
+            if snapshot.labels.get(BUILD_LABEL) == "1" and snapshot.kind.value == "active":
+                with contextlib.suppress(errdefs.WharfError):
+                    await supervisor.snapshots.remove(snapshot.name)
+
+    async def build(self, body: AsyncIterator[bytes], options: BuildOptions, send: Send) -> str:
+        await self._sweep_leftovers()
+        workdir = os.path.join(self._tmp, secrets.token_hex(8))
+        os.makedirs(workdir, mode=0o700)
+        try:
+            archive = os.path.join(workdir, "context.tar")
+            with open(archive, "wb") as out:
+                async for chunk in body:
+                    await asyncio.to_thread(out.write, chunk)
+            root = os.path.join(workdir, "context")
+            os.makedirs(root, mode=0o755)
+            context = await asyncio.to_thread(load_context, archive, root, options.dockerfile)
+            return await self._builder.build(context, options, send)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def prune(self, all_cache: bool) -> tuple[list[str], int]:
+        count = self.cache.clear()
+        return [f"cache-entry-{i}" for i in range(count)], 0
+
+
+def _unmount_leftovers(mount_dir: str) -> None:
+    """Rootfs mounts a wharfd that died mid-COPY left: unmounted (lazily), never walked into."""
+    if not os.path.isdir(mount_dir):
+        return
+    from wharf.linux import mount as linux_mount
+
+    for name in os.listdir(mount_dir):
+        path = os.path.join(mount_dir, name)
+        if os.path.ismount(path):
+            with contextlib.suppress(OSError):
+                linux_mount.umount2(path, 2)  # MNT_DETACH
+        if not os.path.ismount(path):
+            shutil.rmtree(path, ignore_errors=True)

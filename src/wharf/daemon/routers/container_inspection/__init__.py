@@ -1,0 +1,1 @@
+"""Engine API routes that look into a container: top, stats, archive (docker cp), export."""

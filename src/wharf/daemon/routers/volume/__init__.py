@@ -1,0 +1,1 @@
+"""Engine API routes for volumes."""

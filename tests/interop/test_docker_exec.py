@@ -1,0 +1,176 @@
+"""`docker exec` (the real CLI, through a real pty for -it) and the docker SDK's exec_run against wharfd."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import secrets
+import select
+import time
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from tests.fixtures.daemon import WharfDaemon
+
+
+def _name() -> str:
+    return "x" + secrets.token_hex(5)
+
+
+@pytest.fixture
+def running(wharf: WharfDaemon) -> Iterator[str]:
+    """A running busybox container (its name)."""
+    name = _name()
+    wharf.docker("run", "-d", "--network", "none", "--name", name, "-e", "FROM_CONTAINER=yes", "busybox", "sleep", "300", check=True)
+    try:
+        yield name
+    finally:
+        wharf.docker("rm", "-f", name)
+
+
+def test_exec_prints_output_and_exits_with_the_code(wharf: WharfDaemon, running: str) -> None:
+    result = wharf.docker("exec", running, "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert result.returncode == 5, result.stderr
+    assert result.stdout == "out\n"
+    assert result.stderr == "err\n"
+    assert wharf.docker("exec", running, "true").returncode == 0
+
+
+def test_exec_env_user_and_workdir(wharf: WharfDaemon, running: str) -> None:
+    result = wharf.docker(
+        "exec", "-e", "GREETING=hi", "-u", "nobody", "-w", "/tmp", running,
+        "sh", "-c", 'echo "$GREETING|$FROM_CONTAINER|$(pwd)|$(id -u):$(id -g)"',
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hi|yes|/tmp|65534:65534\n"
+    root = wharf.docker("exec", running, "id", "-u", check=True).stdout
+    assert root == "0\n"
+
+
+def test_exec_interactive_reads_stdin(wharf: WharfDaemon, running: str) -> None:
+    result = wharf.docker("exec", "-i", running, "sh", "-c", "tr a-z A-Z; echo done", input="hello\nworld\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "HELLO\nWORLD\ndone\n"
+
+
+def test_exec_detached_runs_in_the_background(wharf: WharfDaemon, running: str) -> None:
+    wharf.docker("exec", "-d", running, "sh", "-c", "sleep 0.2; echo late > /tmp/detached", check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        result = wharf.docker("exec", running, "cat", "/tmp/detached")
+        if result.returncode == 0:
+            assert result.stdout == "late\n"
+            return
+        time.sleep(0.1)
+    pytest.fail("the detached exec did not run")
+
+
+def test_exec_in_a_stopped_container_is_a_conflict(wharf: WharfDaemon) -> None:
+    name = _name()
+    wharf.docker("create", "--network", "none", "--name", name, "busybox", "true", check=True)
+    try:
+        result = wharf.docker("exec", name, "true")
+        assert result.returncode != 0
+        container_id = wharf.docker("inspect", "-f", "{{.Id}}", name, check=True).stdout.strip()
+        assert f"container {container_id} is not running" in result.stderr
+        status, body = wharf.request("POST", f"/containers/{name}/exec", json.dumps({"Cmd": ["true"]}).encode(),
+                                     {"Content-Type": "application/json"})
+        assert status == 409
+    finally:
+        wharf.docker("rm", "-f", name)
+
+
+def test_exec_of_a_missing_command_fails_with_126(wharf: WharfDaemon, running: str) -> None:
+    result = wharf.docker("exec", running, "no-such-command")
+    assert result.returncode == 126
+    assert "no-such-command" in result.stdout + result.stderr
+
+
+def test_exec_unknown_user_is_refused(wharf: WharfDaemon, running: str) -> None:
+    result = wharf.docker("exec", "-u", "no-such-user", running, "true")
+    assert result.returncode != 0
+    assert "unable to find user no-such-user" in result.stderr
+
+
+def test_unknown_exec_is_not_found(wharf: WharfDaemon) -> None:
+    status, body = wharf.request("GET", "/exec/nope123/json")
+    assert status == 404
+    assert json.loads(body)["message"] == "No such exec instance: nope123"
+
+
+def test_exec_inspect_and_container_exec_ids(wharf: WharfDaemon, running: str) -> None:
+    headers = {"Content-Type": "application/json"}
+    body = json.dumps({"Cmd": ["sleep", "30"], "AttachStdout": True}).encode()
+    status, answer = wharf.request("POST", f"/containers/{running}/exec", body, headers)
+    assert status == 201, answer
+    exec_id = json.loads(answer)["Id"]
+    inspected = json.loads(wharf.request("GET", f"/exec/{exec_id}/json")[1])
+    assert inspected["Running"] is False and inspected["ExitCode"] is None
+    assert inspected["ProcessConfig"]["entrypoint"] == "sleep"
+    assert inspected["ProcessConfig"]["arguments"] == ["30"]
+    status, _ = wharf.request("POST", f"/exec/{exec_id}/start", json.dumps({"Detach": True}).encode(), headers)
+    assert status == 200
+    inspected = json.loads(wharf.request("GET", f"/exec/{exec_id}/json")[1])
+    assert inspected["Running"] is True and inspected["Pid"] > 0
+    ids = json.loads(wharf.docker("inspect", "-f", "{{json .ExecIDs}}", running, check=True).stdout)
+    assert exec_id in ids
+    # A second start is refused as Docker does.
+    status, _ = wharf.request("POST", f"/exec/{exec_id}/start", json.dumps({"Detach": True}).encode(), headers)
+    assert status == 409
+
+
+def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_exec_it_through_a_real_pty(wharf: WharfDaemon, running: str) -> None:
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the docker CLI on a real terminal
+        os.execvpe("docker", ["docker", "exec", "-it", running, "sh"], wharf.env)
+    try:
+        os.write(master, b"tty; echo $TERM; stty size\n")
+        out = _read_until(master, b"xterm", 15)
+        assert b"/dev/pts/" in out, out
+        os.write(master, b"exit 7\n")
+        _read_until(master, b"\x00never", 5)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 7
+    finally:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(master)
+
+
+def test_sdk_exec_run(wharf: WharfDaemon, running: str) -> None:
+    client = docker.DockerClient(base_url=wharf.host, version="auto", timeout=60)
+    try:
+        container = client.containers.get(running)
+        result = container.exec_run(["sh", "-c", "echo sdk; exit 3"])
+        assert result.exit_code == 3
+        assert result.output == b"sdk\n"
+        result = container.exec_run("sh -c 'echo a; echo b >&2'", demux=True)
+        assert result.exit_code == 0
+        assert result.output == (b"a\n", b"b\n")
+        result = container.exec_run(["cat", "/etc/hostname"], tty=True)
+        assert result.exit_code == 0
+        assert result.output.strip() == container.attrs["Config"]["Hostname"].encode()
+    finally:
+        client.close()
