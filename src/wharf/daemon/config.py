@@ -24,6 +24,14 @@ class DaemonConfig:
     bridge: str = "wharf0"
     """The default bridge network's Linux bridge device (`-b`/`--bridge`, daemon.json `bridge`)."""
     default_subnet: str = ""
+    group: str = "wharf"
+    """Group given the unix socket (when it exists), as Docker's socket belongs to `docker`."""
+    tls: bool = False
+    tlsverify: bool = False
+    tlscacert: str = ""
+    tlscert: str = ""
+    tlskey: str = ""
+    allow_insecure_tcp: bool = False
     """The default bridge network's subnet (`--default-subnet`; empty: from Wharf's pools)."""
 
     @property
@@ -33,7 +41,17 @@ class DaemonConfig:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wharfd", description="Wharf's Docker Engine API daemon")
-    parser.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path (repeatable)")
+    parser.add_argument("-H", "--host", action="append", dest="hosts",
+                        help="unix:///path or tcp://addr:port (repeatable; TCP needs --tlsverify)")
+    parser.add_argument("-G", "--group", help="group of the unix socket (default wharf, when it exists)")
+    parser.add_argument("--tls", action="store_true", default=None, help="serve TCP with TLS")
+    parser.add_argument("--tlsverify", action="store_true", default=None,
+                        help="serve TCP with TLS and require client certificates signed by --tlscacert")
+    parser.add_argument("--tlscacert")
+    parser.add_argument("--tlscert")
+    parser.add_argument("--tlskey")
+    parser.add_argument("--allow-insecure-tcp", action="store_true", default=None,
+                        help="serve TCP without client verification (anyone reaching it is root here)")
     parser.add_argument("--data-root")
     parser.add_argument("--exec-root")
     parser.add_argument("--containerd", help="supervisor socket (default <exec-root>/containerd.sock)")

@@ -37,6 +37,7 @@ from wharf.daemon.routers.image.routes import ImageRouter
 from wharf.daemon.routers.system.df import DiskUsageRouter
 from wharf.daemon.routers.system.routes import SystemRouter
 from wharf.daemon.server.app import make_app
+from wharf.daemon.server.listeners import TLSSettings, listen
 
 log = logging.getLogger("wharfd")
 
@@ -129,17 +130,9 @@ async def serve(config: DaemonConfig) -> None:
     await daemon.start()
     runner = web.AppRunner(daemon.app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
-    for host in config.hosts:
-        if not host.startswith("unix://"):
-            raise SystemExit(f"wharfd: only unix:// hosts are supported for now, not {host}")
-        path = host[len("unix://"):]
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        site = web.UnixSite(runner, path)
-        await site.start()
-        os.chmod(path, 0o660)
-        log.info("API listening on %s", path)
+    tls = TLSSettings(verify=config.tlsverify, enabled=config.tls, ca=config.tlscacert, cert=config.tlscert,
+                      key=config.tlskey, allow_insecure_tcp=config.allow_insecure_tcp)
+    await listen(runner, config.hosts, tls, config.group)
     with open(os.path.join(config.exec_root, "wharfd.pid"), "w") as out:
         out.write(str(os.getpid()))
     stop = asyncio.Event()
@@ -151,8 +144,9 @@ async def serve(config: DaemonConfig) -> None:
     await runner.cleanup()
     await daemon.stop()
     for host in config.hosts:
-        with contextlib.suppress(OSError):
-            os.unlink(host[len("unix://"):])
+        if host.startswith("unix://"):
+            with contextlib.suppress(OSError):
+                os.unlink(host[len("unix://"):])
     close = getattr(supervisor, "close", None)
     if close is not None:
         result = close()
