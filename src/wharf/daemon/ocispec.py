@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wharf import errdefs
+from wharf.daemon.seccomp_profile import seccomp_for
 
 OCI_VERSION = "1.1.0"
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -284,6 +285,9 @@ def build_spec(
     if not privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)
+    seccomp = seccomp_for(security_opts, privileged, caps)
+    if seccomp is not None:
+        linux["seccomp"] = seccomp
     spec: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
         "process": process,
