@@ -136,11 +136,14 @@ def test_tty_attach_is_raw_and_stdin_flows() -> None:
         writer.write(b"hello\n")
         await writer.drain()
         assert await reader.readexactly(6) == b"hello\n"
-        writer.write_eof()  # stdin_once: the container's stdin closes, cat exits
+        writer.write_eof()  # with a terminal (as moby): the attachment ends, the container runs on
         assert await reader.read() == b""
         writer.close()
+        status, inspected, _ = await h.request("GET", f"/containers/{container_id}/json")
+        assert inspected["State"]["Running"] is True
+        await h.request("POST", f"/containers/{container_id}/kill")
         status, result, _ = await h.request("POST", f"/containers/{container_id}/wait")
-        assert result["StatusCode"] == 0
+        assert result["StatusCode"] == 137
 
     run(scenario)
 

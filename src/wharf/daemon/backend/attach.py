@@ -16,7 +16,48 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol
 
+from wharf import errdefs
+
 _FRAME_HEADER = struct.Struct(">BxxxI")
+DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
+
+
+def parse_detach_keys(text: str) -> bytes:
+    """Docker's `detachKeys`: comma-separated `ctrl-<key>` or single characters ("" for the default)."""
+    if not text:
+        return DEFAULT_DETACH_KEYS
+    keys = bytearray()
+    for part in text.split(","):
+        if len(part) == 1:
+            keys.append(ord(part))
+        elif part.startswith("ctrl-") and len(part) == 6 and ("a" <= part[5] <= "z" or part[5] in "@[\\]^_"):
+            keys.append(ord(part[5].upper()) - 64 if part[5].isalpha() else ord(part[5]) - 64)
+        else:
+            raise errdefs.InvalidArgument(f"Invalid escape keys ({text}) provided")
+    return bytes(keys)
+
+
+class _EscapeWatcher:
+    """Finds the detach sequence in what the client types, holding back a partial match."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self.held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(bytes to pass on now, whether the sequence was typed)."""
+        if not self.keys:
+            return data, False
+        data = self.held + data
+        self.held = b""
+        found = data.find(self.keys)
+        if found >= 0:
+            return data[:found], True
+        for length in range(min(len(self.keys) - 1, len(data)), 0, -1):
+            if self.keys.startswith(data[-length:]):
+                self.held = data[-length:]
+                return data[:-length], False
+        return data, False
 
 
 class ClientConnection(Protocol):
@@ -38,6 +79,8 @@ class AttachOptions:
     tty: bool
     exec_id: str = ""
     """Attach to this exec's stdio instead of the container's (the shim's attach header)."""
+    detach_keys: bytes = DEFAULT_DETACH_KEYS
+    """Typed on stdin, they end the attachment and leave the container running (b"": never)."""
 
 
 class ShimAttachment:
@@ -75,17 +118,26 @@ class ShimAttachment:
                 continue
             await client.write(payload if self._options.tty else header + payload)
 
-    async def _client_to_stdin(self, client: ClientConnection) -> None:
+    async def _client_to_stdin(self, client: ClientConnection) -> bool:
+        """Copy the client's stdin; True when the client typed the detach keys."""
+        # Detach keys work with a terminal only, as in moby.
+        escape = _EscapeWatcher(self._options.detach_keys if self._options.stdin and self._options.tty else b"")
         while True:
             data = await client.read()
             if not data:
                 break
-            if self._options.stdin:
+            data, detached = escape.feed(data)
+            if self._options.stdin and data:
                 self._writer.write(data)
                 await self._writer.drain()
+            if detached:
+                return True
+        if escape.held and self._options.stdin:
+            self._writer.write(escape.held)
         if self._options.stdin and self._writer.can_write_eof():
             # The client's half-close: the shim closes the container's stdin if stdin_once.
             self._writer.write_eof()
+        return False
 
     async def pump(self, client: ClientConnection) -> None:
         """Carry bytes both ways until the shim ends the output or the client goes away."""
@@ -93,7 +145,12 @@ class ShimAttachment:
         stdin = asyncio.create_task(self._client_to_stdin(client))
         gone = asyncio.create_task(client.closed.wait())
         try:
-            await asyncio.wait({output, gone}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({output, gone, stdin}, return_when=asyncio.FIRST_COMPLETED)
+            ended_by_stdin = stdin.done() and not stdin.cancelled() and stdin.exception() is None
+            if ended_by_stdin and not stdin.result() and not self._options.tty:
+                # As moby: without a terminal the end of stdin only closes the container's stdin (when
+                # stdin_once) and the output goes on; with one, it ends the attachment (the process runs on).
+                await asyncio.wait({output, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (output, stdin, gone):
                 task.cancel()

@@ -24,7 +24,7 @@ from wharf.containerd.core.tasks import CreateTaskOptions, TaskInfo, TaskStatus
 from wharf.daemon import ocispec
 from wharf.daemon.backend import record as records
 from wharf.daemon.backend import restart_policy
-from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment
+from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment, parse_detach_keys
 from wharf.daemon.backend.container_config import (
     command_of,
     merge_image_config,
@@ -310,12 +310,14 @@ class ContainerService:
                 attacher.task.set_result(None)
 
     async def attach(self, record: ContainerRecord, client: ClientConnection, stdin: bool, stdout: bool,
-                     stderr: bool, replay_logs: bytes = b"") -> None:
+                     stderr: bool, replay_logs: bytes = b"", detach_keys: str = "") -> None:
         """Carry the container's stdio over the client's connection. Before the task exists (`docker
         run` attaches before it starts), wait for it: start hands new tasks to waiting attachers
         and lets them connect before releasing the process, so no output is lost."""
+        # As moby: the client's end of stdin closes the container's only without a terminal.
         options = AttachOptions(stdin=stdin, stdout=stdout, stderr=stderr,
-                                stdin_once=bool(record.config.get("StdinOnce")), tty=record.tty)
+                                stdin_once=bool(record.config.get("StdinOnce")) and not record.tty, tty=record.tty,
+                                detach_keys=parse_detach_keys(detach_keys))
         session = asyncio.current_task()
         assert session is not None
         sessions = self._attach_sessions.setdefault(record.id, set())

@@ -20,7 +20,7 @@ from typing import Any
 
 from wharf import errdefs
 from wharf.daemon import ocispec
-from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment
+from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment, parse_detach_keys
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.state import Status
@@ -243,7 +243,8 @@ class ExecService:
         info = await self._supervisor.tasks.get(record.container_id)
         options = AttachOptions(
             stdin=record.attach_stdin, stdout=record.attach_stdout, stderr=record.attach_stderr,
-            stdin_once=True, tty=record.tty, exec_id=record.id,
+            stdin_once=not record.tty, tty=record.tty, exec_id=record.id,
+            detach_keys=parse_detach_keys(record.detach_keys),
         )  # fmt: skip
         attachment = await ShimAttachment.open(info.attach_socket, options)
         try:

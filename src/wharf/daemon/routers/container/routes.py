@@ -189,7 +189,8 @@ class ContainerRouter:
                 connection.close()
             return response
         try:
-            await self._backend.attach(record, connection, stdin, stdout, stderr, replay)
+            await self._backend.attach(record, connection, stdin, stdout, stderr, replay,
+                                       request.query.get("detachKeys", ""))
         except (ConnectionError, errdefs.WharfError) as err:
             # The connection is ours now: no HTTP error can be sent, only the end of the stream.
             log.info("attach to %s ended: %s", record.id, err)
