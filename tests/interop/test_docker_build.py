@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.registry import Registry
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ def test_failing_run_reports_its_code_and_moves_no_tag(wharf: WharfDaemon, conte
         ("RUN echo no from\n", "no build stage in current context"),
         ("FROM busybox\nCOPY ../outside /x\n", "forbidden path outside the build context"),
         ('FROM busybox\nRUN ["echo", 1]\n', "dockerfile parse error"),
-        ("FROM busybox\nCOPY missing.txt /x\n", "file not found in build context"),
+        ("FROM busybox\nCOPY missing.txt /x\n", "COPY failed: file not found in build context"),
     ],
 )
 def test_malformed_dockerfiles_give_clear_errors(
@@ -421,3 +422,47 @@ def test_run_mounts_cache_bind_and_tmpfs(wharf: WharfDaemon, context_dir: Path, 
     (context_dir / "config" / "settings").write_text("setting=3\n")
     fourth = build(wharf, context_dir, "-t", tag)
     assert 2 in steps_using_cache(fourth.stdout) and 3 not in steps_using_cache(fourth.stdout)
+
+
+def test_workdir_is_created_and_run_uses_it_and_the_user(wharf: WharfDaemon, context_dir: Path, tag: str) -> None:
+    write(context_dir, {"Dockerfile": (
+        "FROM busybox\n"
+        "WORKDIR /newdir\n"
+        "WORKDIR sub\n"
+        "RUN pwd > /pwd && touch made-here\n"
+        "USER 1000\n"
+        "RUN id -u > /tmp/uid\n"
+    )})  # fmt: skip
+    result = build(wharf, context_dir, "-t", tag)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run_output(wharf, tag, "cat", "/pwd", "/tmp/uid") == "/newdir/sub\n1000\n"
+    assert run_output(wharf, tag, "ls", "/newdir/sub") == "made-here\n"
+
+
+def test_from_pulls_a_missing_base_image(wharf: WharfDaemon, registry: Registry, context_dir: Path, tag: str) -> None:
+    base = f"{registry.address}/library/busybox:latest"
+    wharf.docker("rmi", "-f", base)
+    write(context_dir, {"Dockerfile": f"FROM {base}\nRUN echo on-pulled-base > /x\n"})
+    result = build(wharf, context_dir, "-t", tag)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Pulling from" in result.stdout or "Pull complete" in result.stdout or "Downloaded" in result.stdout
+    assert run_output(wharf, tag, "cat", "/x") == "on-pulled-base\n"
+    write(context_dir, {"Dockerfile": f"FROM {registry.address}/library/busybox:no-such-tag\n"})
+    missing = build(wharf, context_dir)
+    assert missing.returncode != 0 and "not found" in missing.stderr
+
+
+def test_copy_heredoc_writes_inline_files(wharf: WharfDaemon, context_dir: Path, tag: str) -> None:
+    write(context_dir, {"Dockerfile": (
+        "FROM busybox\n"
+        "ENV WHO=world\n"
+        "COPY <<greeting /etc/greeting\n"
+        'hello "$WHO"\n'
+        "greeting\n"
+        "COPY <<'raw' /etc/raw\n"
+        "kept $WHO\n"
+        "raw\n"
+    )})  # fmt: skip
+    result = build(wharf, context_dir, "-t", tag)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run_output(wharf, tag, "cat", "/etc/greeting", "/etc/raw") == 'hello "world"\nkept $WHO\n'

@@ -12,6 +12,7 @@ import json
 import os
 import posixpath
 import re
+import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,8 +20,8 @@ from wharf import errdefs
 from wharf.containerd.core.distribution import RegistryAuth
 from wharf.daemon.builder import imagestate
 from wharf.daemon.builder.cache import cache_key
-from wharf.daemon.builder.context import resolve_in_root
-from wharf.daemon.builder.copy import CopyOptions, copy_into
+from wharf.daemon.builder.context import OutsideContext, resolve_in_root
+from wharf.daemon.builder.copy import CopyOptions, copy_into, make_dirs
 from wharf.daemon.builder.evaluator import BuildFailed, BuildRun, Stage
 from wharf.daemon.builder.imagestate import ImageState
 from wharf.daemon.builder.parser import Node, parse
@@ -204,7 +205,26 @@ async def dispatch_workdir(run: BuildRun, stage: Stage, node: Node) -> None:
     current = stage.state.run_config.get("WorkingDir") or "/"
     resolved = posixpath.normpath(posixpath.join(current, path))
     text = f"WORKDIR {resolved}"
-    await run.commit_config(stage, text, text, lambda state: state.run_config.__setitem__("WorkingDir", resolved))
+
+    def change(state: ImageState) -> None:
+        state.run_config["WorkingDir"] = resolved
+
+    key = cache_key(stage.state.image_id, text)
+    hit = await run.cached(key)
+    if hit is not None:
+        stage.state = hit
+        return
+    # As Docker's builder: a missing directory is made (a layer), so RUN can start in it.
+    chain = await run.chain_of(stage.state)
+    exists = False
+    if chain:
+        async with mounted(run.supervisor.snapshots, chain, run.new_mount_dir()) as rootfs:
+            exists = os.path.isdir(resolve_in_root(rootfs, resolved))
+    if exists:
+        await run.commit_config(stage, text, text, change)
+        return
+    await run.layer_from_files(stage, key, f"/bin/sh -c #(nop) {text}",
+                               lambda rootfs: make_dirs(rootfs, resolved, 0, 0), change)  # fmt: skip
 
 
 async def dispatch_user(run: BuildRun, stage: Stage, node: Node) -> None:
@@ -455,10 +475,11 @@ async def _dispatch_copy(run: BuildRun, stage: Stage, node: Node, add: bool) -> 
     allowed = {"chown", "chmod", "link", "from"} if not add else {"chown", "chmod", "link", "checksum", "keep-git-dir"}
     flags = _known_flags(node, allowed)
     instruction = "ADD" if add else "COPY"
-    if node.heredocs:
-        raise errdefs.NotImplementedYet(f"{instruction} with a heredoc is not supported by this builder")
     words: list[str] = []
     for word in node.args:
+        if node.heredocs and word.startswith("<<"):
+            words.append(word)  # an inline file, named by its heredoc (expanded below)
+            continue
         words += [run.expand(stage, word)] if node.json else run.expand_words(stage, word)
     if len(words) < 2:
         raise errdefs.InvalidArgument(f"{instruction} requires at least two arguments, but only one was provided. Destination could not be determined.")
@@ -482,7 +503,9 @@ async def _dispatch_copy(run: BuildRun, stage: Stage, node: Node, add: bool) -> 
 
     async with contextlib.AsyncExitStack() as stack:
         source: CopySource
-        if source_from:
+        if node.heredocs:
+            source, patterns = _heredoc_source(run, stage, node, patterns, stack)
+        elif source_from:
             source = DirectorySource(await stage_root(run, stage, source_from, stack))
         else:
             source = ContextSource(run.context)
@@ -530,12 +553,62 @@ async def stage_root(run: BuildRun, stage: Stage, name: str, stack: contextlib.A
     return await stack.enter_async_context(mounted(run.supervisor.snapshots, chain, run.new_mount_dir()))
 
 
+_HEREDOC_VARIABLE = re.compile(r"\\\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _expand_variables(text: str, env: dict[str, str]) -> str:
+    """`$VAR` and `${VAR}` only; quotes and other characters stay as written (`\\$` is a `$`)."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "\\$":
+            return "$"
+        return env.get(match.group(1) or match.group(2), "")
+
+    return _HEREDOC_VARIABLE.sub(replace, text)
+
+
+def _heredoc_source(
+    run: BuildRun, stage: Stage, node: Node, patterns: list[str], stack: contextlib.AsyncExitStack
+) -> tuple[DirectorySource, list[str]]:
+    """`COPY <<EOF /dest`: each heredoc becomes a file (0644) named after its delimiter, in a
+    private directory; variables in an unquoted heredoc are expanded (as BuildKit does)."""
+    by_name = {heredoc.name: heredoc for heredoc in node.heredocs}
+    directory = os.path.join(run.new_mount_dir(), "heredoc-" + os.urandom(6).hex())
+    os.makedirs(directory, mode=0o700)
+    stack.callback(shutil.rmtree, directory, True)
+    names = []
+    for pattern in patterns:
+        match = re.fullmatch(r"<<-?\s*['\"]?(\w+)['\"]?", pattern)
+        heredoc = by_name.get(match.group(1)) if match else None
+        if heredoc is None:
+            raise errdefs.NotImplementedYet("COPY mixing heredocs with context files is not supported")
+        content = _expand_variables(heredoc.content, run.expansion_env(stage)) if heredoc.expand else heredoc.content
+        path = os.path.join(directory, heredoc.name)
+        with open(path, "w") as out:
+            out.write(content)
+        os.chmod(path, 0o644)
+        names.append(heredoc.name)
+    return DirectorySource(directory), names
+
+
+async def _copy_failed(run: BuildRun, stage: Stage, node: Node, add: bool) -> None:
+    """Docker's wording: `COPY failed: <why>`."""
+    instruction = "ADD" if add else "COPY"
+    try:
+        await _dispatch_copy(run, stage, node, add)
+    except (errdefs.NotFound, OutsideContext) as err:
+        message = str(err)
+        if message.startswith(f"{instruction} failed"):
+            raise
+        raise type(err)(f"{instruction} failed: {message}") from None
+
+
 async def dispatch_copy(run: BuildRun, stage: Stage, node: Node) -> None:
-    await _dispatch_copy(run, stage, node, add=False)
+    await _copy_failed(run, stage, node, add=False)
 
 
 async def dispatch_add(run: BuildRun, stage: Stage, node: Node) -> None:
-    await _dispatch_copy(run, stage, node, add=True)
+    await _copy_failed(run, stage, node, add=True)
 
 
 DISPATCHERS: dict[str, Dispatcher] = {

@@ -335,8 +335,9 @@ class BuildRun:
         return path
 
     async def layer_from_files(
-        self, stage: Stage, key: str, created_by: str, write: Callable[[str], None]
-    ) -> None:
+        self, stage: Stage, key: str, created_by: str, write: Callable[[str], None],
+        change: Callable[[ImageState], None] | None = None,
+    ) -> None:  # fmt: skip
         """COPY/ADD: a snapshot over the stage's rootfs, `write(rootfs)` into it, its diff the layer."""
         parent_chain = await self.chain_of(stage.state)
         snapshot_key = f"build-{secrets.token_hex(12)}"
@@ -352,6 +353,8 @@ class BuildRun:
             with contextlib.suppress(errdefs.NotFound):
                 await self.supervisor.snapshots.remove(snapshot_key)
         state = stage.state.child()
+        if change is not None:
+            change(state)
         state.add_layer(result.layer, result.diff_id)
         state.add_history(created_by, empty_layer=False)
         await self.remember(key, state)

@@ -111,3 +111,9 @@ def test_only_stages_feeding_the_target_are_built() -> None:
     assert run.stages_feeding(stages, 2) == {1, 2}
     run, stages = _run_for("FROM busybox AS a\nFROM busybox AS b\nFROM scratch\nARG S\nCOPY --from=$S /x /x\n")
     assert run.stages_feeding(stages, 2) == {0, 1, 2}  # unknown until built: keep them all
+
+
+def test_heredoc_variables_keep_quotes() -> None:
+    from wharf.daemon.builder.dispatchers import _expand_variables
+
+    assert _expand_variables('say "$A" ${B} \\$C $MISSING.', {"A": "1", "B": "2"}) == 'say "1" 2 $C .'
