@@ -259,3 +259,48 @@ def test_load_error_reaches_the_cli(wharf: WharfDaemon, work: Path) -> None:
     loaded = wharf.docker("load", "-i", str(bad))
     assert loaded.returncode != 0
     assert "Error response from daemon: invalid archive" in loaded.stderr
+
+
+def test_kill_daemons_mid_load_leaves_nothing_half(work: Path) -> None:
+    """kill -9 wharfd and wharf-containerd while a load stores its blobs: after a restart no image
+    is visible, the store passes the consistency check, the spool is gone, and loading again works."""
+    import subprocess as sp
+    import time
+
+    from tests.fixtures.lying_registry import random_layer
+    from wharf.containerd.fsck import check_store
+
+    layers = [random_layer(24 << 20, f"big{i}.bin") for i in range(3)]
+    diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in layers]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    config_path = "blobs/sha256/" + hashlib.sha256(config).hexdigest()
+    paths = ["blobs/sha256/" + d.removeprefix("sha256:") for d in diff_ids]
+    name = f"crash/load:{secrets.token_hex(3)}"
+    archive = work / "big.tar"
+    archive.write_bytes(_tar([(config_path, config), *zip(paths, layers, strict=True), ("manifest.json", json.dumps(
+        [{"Config": config_path, "RepoTags": [name], "Layers": paths}]).encode())]))
+    daemon = WharfDaemon()
+    try:
+        daemon.start()
+        root = Path(daemon.data_root) / "containerd"
+        ingest, spool = root / "content" / "ingest", Path(daemon.data_root) / "tmp"
+        loading = sp.Popen(["docker", "load", "-i", str(archive)], env=daemon.env, stdout=sp.PIPE, stderr=sp.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (ingest.is_dir() and os.listdir(ingest)):
+            time.sleep(0.001)
+        assert os.listdir(ingest), "the load never reached the content store"
+        daemon.kill_daemons()
+        loading.wait(30)
+        assert loading.returncode != 0
+        assert check_store(root) == []
+        daemon.start()
+        assert not list(spool.glob("load-*")) and os.listdir(ingest) == []
+        assert daemon.docker("image", "inspect", name).returncode != 0
+        assert check_store(root) == []
+        again = daemon.docker("load", "-i", str(archive))
+        assert again.returncode == 0, again.stderr
+        assert f"Loaded image: {name}" in again.stdout
+        assert check_store(root) == []
+    finally:
+        daemon.stop()

@@ -35,8 +35,8 @@ class Supervisor:
     unpacker: ImageUnpackerProxy
     events: EventServiceProxy
     distribution: DistributionProxy
+    diff: DifferProxy
     channel: grpc.aio.Channel
-    diff: DifferProxy | None = None
 
     async def wait_ready(self, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
         """Unavailable unless the supervisor answers within `timeout` seconds."""

@@ -63,6 +63,9 @@ class ImageArchives:
         self._scratch = Path(scratch_dir)
         self._uncompressed_sizes: dict[str, int] = {}
         """diff id → uncompressed size (a diff id names exactly one byte stream: never stale)."""
+        if self._scratch.is_dir():  # spools of loads a crash cut short
+            for leftover in self._scratch.glob("load-*"):
+                leftover.unlink(missing_ok=True)
 
     def _scratch_dir(self) -> Path:
         self._scratch.mkdir(parents=True, exist_ok=True)

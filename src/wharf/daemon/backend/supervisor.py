@@ -6,6 +6,7 @@ from typing import Protocol
 
 from wharf.containerd.core.containers import ContainerStore
 from wharf.containerd.core.content import ContentStore
+from wharf.containerd.core.diff import Differ
 from wharf.containerd.core.distribution import Distribution
 from wharf.containerd.core.events import EventService
 from wharf.containerd.core.images import ImageStore, ImageUnpacker
@@ -22,3 +23,4 @@ class Supervisor(Protocol):
     unpacker: ImageUnpacker
     events: EventService
     distribution: Distribution
+    diff: Differ

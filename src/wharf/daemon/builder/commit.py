@@ -60,14 +60,11 @@ class CommitService:
                     raise errdefs.InvalidArgument(f"invalid tag format: {request.tag}")
                 target = target.with_tag(request.tag)
         base = await self._images.resolve(record.image_id)
-        differ = getattr(self._supervisor, "diff", None)
-        if differ is None:
-            raise errdefs.Unavailable("the supervisor has no Diff service")
         pause = request.pause and record.state.status is Status.RUNNING
         if pause:
             await self._supervisor.tasks.pause(record.id)
         try:
-            result = await differ.diff(record.id, False, False)
+            result = await self._supervisor.diff.diff(record.id, False, False)
         finally:
             if pause:
                 with contextlib.suppress(errdefs.WharfError):

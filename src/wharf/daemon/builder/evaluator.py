@@ -345,10 +345,7 @@ class BuildRun:
         try:
             async with mounted(self.supervisor.snapshots, snapshot_key, self.new_mount_dir()) as rootfs:
                 await asyncio.to_thread(write, rootfs)
-            differ = getattr(self.supervisor, "diff", None)
-            if differ is None:
-                raise errdefs.Unavailable("the supervisor has no Diff service")
-            result = await differ.diff(snapshot_key, False, True)
+            result = await self.supervisor.diff.diff(snapshot_key, False, True)
         finally:
             with contextlib.suppress(errdefs.NotFound):
                 await self.supervisor.snapshots.remove(snapshot_key)

@@ -101,10 +101,7 @@ class BuildContainer:
         return status.code
 
     async def take_layer(self) -> DiffResult:
-        diff = getattr(self._supervisor, "diff", None)
-        if diff is None:
-            raise errdefs.Unavailable("the supervisor has no Diff service")
-        result: DiffResult = await diff.diff(self.id, False, True)
+        result: DiffResult = await self._supervisor.diff.diff(self.id, False, True)
         return result
 
     async def remove(self) -> None:

@@ -65,9 +65,6 @@ class CreatedBounds:
 
 def _matches(image: LocalImage, filters: dict[str, list[str]], bounds: CreatedBounds) -> bool:
     """`docker images --filter`."""
-    unknown = set(filters) - LIST_FILTERS
-    if unknown:
-        raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
     if filters.get("dangling"):
         dangling = filters["dangling"][0].lower() in ("true", "1")
         if dangling != (not image.repo_tags):
@@ -85,6 +82,12 @@ def _matches(image: LocalImage, filters: dict[str, list[str]], bounds: CreatedBo
 
 LIST_FILTERS = frozenset({"dangling", "reference", "label", "label!", "before", "since", "until"})
 PRUNE_FILTERS = frozenset({"dangling", "label", "label!", "until"})
+
+
+def _check_filter_names(filters: dict[str, list[str]], known: frozenset[str]) -> None:
+    unknown = set(filters) - known
+    if unknown:
+        raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
 
 
 def _has_label(image: LocalImage, wanted: str) -> bool:
@@ -207,6 +210,7 @@ class ImageRouter:
 
     async def list(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))
+        _check_filter_names(filters, LIST_FILTERS)
         bounds = CreatedBounds(
             before=[(await self._backend.resolve(ref)).created for ref in filters.get("before", [])],
             since=[(await self._backend.resolve(ref)).created for ref in filters.get("since", [])],
@@ -230,9 +234,7 @@ class ImageRouter:
 
     async def prune(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))
-        unknown = set(filters) - PRUNE_FILTERS
-        if unknown:
-            raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
+        _check_filter_names(filters, PRUNE_FILTERS)
         all_unused = any(v.lower() in ("false", "0") for v in filters.get("dangling", []))
         until = [_until_ns(text) for text in filters.get("until", [])]
 
