@@ -11,6 +11,7 @@ import ipaddress
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -52,14 +53,18 @@ class RegistryClient:
     """One registry host, one repository at a time; reuse it across the blobs of a pull or push."""
 
     def __init__(self, session: aiohttp.ClientSession, host: str, credentials: Credentials,
-                 config: RegistryConfig | None = None) -> None:
+                 config: RegistryConfig | None = None, mirror: str = "") -> None:
         self.session = session
         self.domain = host
         """The registry as references name it (`docker.io`), not the host serving it."""
         self.host = DOCKER_HUB_HOST if host == "docker.io" else host
+        self._scheme: str | None = None
+        if mirror:  # a mirror URL (`https://mirror.example:5000`) serves the domain's repositories
+            endpoint = urlsplit(mirror if "://" in mirror else f"https://{mirror}")
+            self.host = endpoint.netloc
+            self._scheme = endpoint.scheme or "https"
         self.config = config or RegistryConfig()
         self.insecure = self.config.is_insecure(self.host)
-        self._scheme: str | None = None
         self._authorizer = Authorizer(session, credentials)
         self._ssl: ssl.SSLContext | bool = True
         if self.config.ca_file:

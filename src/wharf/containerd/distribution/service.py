@@ -28,13 +28,13 @@ class RegistryDistributor:
         self.config = config or RegistryConfig()
         self._session: aiohttp.ClientSession | None = None
 
-    def _client(self, domain: str, auth: RegistryAuth | None) -> RegistryClient:
+    def _client(self, domain: str, auth: RegistryAuth | None, mirror: str = "") -> RegistryClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30,
                                                                                 sock_read=120))
         auth = auth or RegistryAuth()
         credentials = Credentials(auth.username, auth.password, auth.identity_token, auth.registry_token)
-        return RegistryClient(self._session, domain, credentials, self.config)
+        return RegistryClient(self._session, domain, credentials, self.config, mirror)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -47,14 +47,23 @@ class RegistryDistributor:
         except InvalidReference as err:
             raise errdefs.InvalidArgument(str(err)) from err
         wanted = platforms.parse(platform) if platform else platforms.host()
-        client = self._client(ref.domain, auth)
+        # Docker Hub images come from the configured mirrors first, as Docker does; the next
+        # source is tried when one does not have the image or cannot be reached.
+        mirrors = self.config.mirrors if ref.domain == "docker.io" else []
+        sources = [self._client(ref.domain, auth, mirror) for mirror in mirrors] + [self._client(ref.domain, auth)]
+        for index, client in enumerate(sources):
 
-        async def run(report: Any) -> PullOutcome:
-            result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform))
-            return PullOutcome(result.target, result.manifest, result.config)
+            async def run(report: Any, client: RegistryClient = client) -> PullOutcome:
+                result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform))
+                return PullOutcome(result.target, result.manifest, result.config)
 
-        async for item in _with_progress(run):
-            yield item
+            try:
+                async for item in _with_progress(run):
+                    yield item
+                return
+            except (errdefs.NotFound, errdefs.Unavailable, errdefs.Unauthorized):
+                if index == len(sources) - 1:
+                    raise
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
         client = self._client(_login_host(server), auth)
