@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from wharf.api.units import human_duration, human_size  # noqa: F401  (re-exported for the CLI's modules)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,44 +34,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     sys.stdout.write(tabwrite(["\t".join(row) for row in [headers, *rows]]))
 
 
-def human_duration(seconds: float) -> str:
-    """Docker's go-units HumanDuration: 'Less than a second', '3 seconds', 'About a minute', …"""
-    if seconds < 1:
-        return "Less than a second"
-    if int(seconds) == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(round(seconds / 3600))
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
-
-
 def ago(unix_seconds: float) -> str:
     return human_duration(time.time() - unix_seconds) + " ago"
-
-
-def human_size(size: float, precision: int = 4) -> str:
-    """Decimal units, like go-units' HumanSizeWithPrecision (docker's tables use precision 3)."""
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if size < 1000:
-            return f"{size:.{precision}g}{unit}"
-        size /= 1000
-    return f"{size:.{precision}g}EB"
 
 
 def bytes_size(size: float) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from wharf import errdefs
+from wharf.api.units import human_size
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.core.images import Image
 from wharf.daemon.backend.images import REPO_DIGEST_LABEL, ImageService, LocalImage, parse_reference
@@ -19,14 +20,6 @@ from wharf.oci.image import MANIFEST_TYPES
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 BAR_WIDTH = 50
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1000:
-            return f"{size:.4g}{unit}"
-        size /= 1000
-    return f"{size:.4g}PB"
 
 
 def progress_bar(current: int, total: int) -> str:

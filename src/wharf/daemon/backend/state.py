@@ -6,7 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from wharf.daemon.backend.timefmt import human_duration, now_ns, parse_rfc3339, rfc3339nano
+from wharf.api.units import human_duration
+from wharf.daemon.backend.timefmt import now_ns, parse_rfc3339, rfc3339nano
 
 
 class Status(enum.StrEnum):

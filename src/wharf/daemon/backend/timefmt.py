@@ -38,29 +38,3 @@ def parse_rfc3339(text: str) -> int:
     return seconds * 1_000_000_000 + int(((fraction or "") + "000000000")[:9])
 
 
-def human_duration(seconds_float: float) -> str:
-    """go-units HumanDuration, which `docker ps` shows ("Up 3 seconds", "Exited (0) 2 minutes ago")."""
-    seconds = int(seconds_float)
-    if seconds < 1:
-        return "Less than a second"
-    if seconds == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{seconds} seconds"
-    minutes = seconds // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds_float / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds_float / 3600) // 24 // 365} years"
