@@ -1,9 +1,10 @@
 """Small formats: times, human durations, statuses, resolv.conf, import changes, reference lookups."""
 
+from wharf.api.units import human_duration
 from wharf.daemon.backend.container_files import resolv_conf_text
 from wharf.daemon.backend.image_changes import apply_changes
 from wharf.daemon.backend.state import ContainerState, Status
-from wharf.daemon.backend.timefmt import human_duration, now_ns, parse_rfc3339, rfc3339nano
+from wharf.daemon.backend.timefmt import now_ns, parse_rfc3339, rfc3339nano
 from wharf.daemon.server.versions import at_least
 
 
