@@ -141,11 +141,14 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes] | None:
 
 
 def shim_command() -> list[str]:
-    """How to run wharf-shim: the console script next to this Python, else `python -m wharf.shim`."""
-    script = os.path.join(os.path.dirname(sys.executable), "wharf-shim")
-    if os.access(script, os.X_OK):
-        return [script]
-    return [sys.executable, "-m", "wharf.shim"]
+    """How to run wharf-shim: this Python, isolated and without `site` (`-I -S`: no site-packages
+    scan, no .pth files, a few milliseconds less per container), importing `wharf` from where this
+    process found it. The shim needs nothing but the standard library and `wharf`. Its command
+    line still names `wharf-shim` (as `sys.argv[1]`), so `ps` and tools find it."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(errdefs.__file__)))
+    launcher = (f"import sys;sys.path.insert(0,{package_parent!r});"
+                "from wharf.shim.main import main;sys.exit(main(sys.argv[2:]))")
+    return [sys.executable, "-I", "-S", "-c", launcher, "wharf-shim"]
 
 
 async def start_shim(*, id: str, bundle: str, state_dir: str, runtime: str, runtime_root: str | None = None,

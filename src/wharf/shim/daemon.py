@@ -7,13 +7,14 @@ does not touch the container: the shim only stops by `shutdown` (after `delete`)
 
 from __future__ import annotations
 
+# `_signal`, not `signal` (whose enums cost the container's creation milliseconds); the rest of the
+# shim (JSON, sockets, the loop) is imported in `_serve` while the runtime creates the container.
+import _signal
 import os
-import signal
 import sys
-import traceback
 
-from wharf import errdefs
-from wharf.shim.process import InitProcess, ShimOptions
+from wharf.shim.launch import PipedLaunch, init_create_args
+from wharf.shim.options import ShimOptions
 from wharf.shim.protocol import ATTACH_SOCKET, CONSOLE_SOCKET, CONTROL_SOCKET, LOG_FILE, PID_FILE
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -41,8 +42,8 @@ def _detach(options: ShimOptions, keep_fd: int) -> None:
     # Nothing of the caller's may stay open here: a held pipe would keep it waiting for EOF.
     os.closerange(3, keep_fd)
     os.closerange(keep_fd + 1, os.sysconf("SC_OPEN_MAX"))
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
 
 
 def _remove_state(options: ShimOptions, names: tuple[str, ...]) -> None:
@@ -61,6 +62,8 @@ def run_detached(options: ShimOptions, ready_fd: int) -> None:
         status = _serve(options, ready_fd)
     except BaseException as err:  # the caller must hear about every failure
         try:
+            import traceback
+
             traceback.print_exc()
             os.write(ready_fd, f"error:{err}".encode())
         except OSError:
@@ -71,25 +74,45 @@ def run_detached(options: ShimOptions, ready_fd: int) -> None:
         os._exit(status)
 
 
-def _serve(options: ShimOptions, ready_fd: int) -> int:
-    from wharf.shim.loop import EventLoop
-    from wharf.shim.server import Reaper, ShimServer, log
+def _start_create(options: ShimOptions) -> PipedLaunch | None:
+    """Start the runtime's `create` now, with pipes as the container's stdio (a terminal's
+    console socket is made by InitProcess later: then None)."""
+    if options.terminal:
+        return None
+    pid_file = os.path.join(options.state_dir, PID_FILE)
+    argv = [options.runtime, *(["--root", options.runtime_root] if options.runtime_root else []),
+            *init_create_args(options.bundle, pid_file, options.id)]
+    return PipedLaunch(argv, options.stdin)
 
-    set_child_subreaper()
-    loop = EventLoop()
-    init = InitProcess(loop, options)
-    servers: list[ShimServer] = []
-    reaper = Reaper(loop, lambda: servers[0].processes_by_pid() if servers else {})
+
+def _serve(options: ShimOptions, ready_fd: int) -> int:
+    set_child_subreaper()  # before the runtime runs: its init must be reparented to us
+    started = None
     created = False
     try:
-        init.create()
+        started = _start_create(options)
+        from wharf import errdefs
+        from wharf.shim.loop import EventLoop
+        from wharf.shim.process import InitProcess
+        from wharf.shim.server import Reaper, ShimServer, log
+
+        loop = EventLoop()
+        init = InitProcess(loop, options)
+        servers: list[ShimServer] = []
+        reaper = Reaper(loop, lambda: servers[0].processes_by_pid() if servers else {})
+        launch, started = started, None  # InitProcess owns the runtime's command from here
+        init.create(launch)
         created = True
         server = ShimServer(loop, init, os.path.join(options.state_dir, CONTROL_SOCKET),
                             os.path.join(options.state_dir, ATTACH_SOCKET))
         servers.append(server)
     except BaseException as err:
+        if started is not None:  # failed before InitProcess took the runtime's command over
+            _abandon_create(options, started)
         if created:
             init.force_delete()
+        from wharf import errdefs
+
         message = str(err) if isinstance(err, errdefs.WharfError) else f"{type(err).__name__}: {err}"
         os.write(ready_fd, f"error:{message}".encode())
         os.close(ready_fd)
@@ -103,6 +126,8 @@ def _serve(options: ShimOptions, ready_fd: int) -> int:
         else:
             log("SIGTERM ignored: the container lives on; delete it and call shutdown")
 
+    import signal
+
     signal.signal(signal.SIGTERM, terminated)
     log(f"serving container {options.id} (init pid {init.pid})")
     os.write(ready_fd, b"ok")
@@ -110,6 +135,21 @@ def _serve(options: ShimOptions, ready_fd: int) -> int:
     reaper.reap()  # anything that exited before the handler was in place
     loop.run()
     return 0
+
+
+def _abandon_create(options: ShimOptions, started: PipedLaunch) -> None:
+    """Wait for the runtime's `create` we cannot use; if it made the container, delete it."""
+    try:
+        started.wait()
+    finally:
+        started.close()
+    if os.path.exists(os.path.join(options.state_dir, PID_FILE)):
+        from wharf.shim.runtime import Runtime
+
+        try:
+            Runtime(options.runtime, options.runtime_root).run("delete", "--force", options.id)
+        except Exception:  # noqa: BLE001 - best effort: the caller hears about the first failure
+            pass
 
 
 def _remove_empty_dir(path: str) -> None:

@@ -98,9 +98,18 @@ class JSONFileLog:
             return
         data = b"".join(batch)
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            # A full disk: drop this output rather than leave half a JSON line in the log (and
+            # keep the container running, as Docker's json-file does).
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass
+            return
         self._size += len(data)
 
     def _rotate(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from wharf.shim.process import ShimOptions
+from wharf.shim.options import ShimOptions
 
 USAGE = ("usage: wharf-shim start --id ID --bundle DIR --state-dir DIR --runtime BIN [--runtime-root DIR]\n"
          "         [--stdin] [--terminal] [--log-path FILE] [--log-max-size BYTES] [--log-max-files N]")

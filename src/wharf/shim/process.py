@@ -18,7 +18,9 @@ from collections.abc import Callable
 
 from wharf import errdefs
 from wharf.shim.jsonlog import JSONFileLog
+from wharf.shim.launch import PipedLaunch, exit_code, init_create_args
 from wharf.shim.loop import EventLoop
+from wharf.shim.options import ShimOptions
 from wharf.shim.protocol import CONSOLE_SOCKET, EXIT_FILE, PID_FILE, STDERR, STDOUT
 from wharf.shim.runtime import Runtime, error_text
 from wharf.shim.stdio import AttachClient, Output, OutputReader, StdinWriter
@@ -29,16 +31,7 @@ CONSOLE_TIMEOUT = 10.0
 CREATED, RUNNING, PAUSED, STOPPED = "created", "running", "paused", "stopped"
 
 
-class ShimOptions:
-    """`wharf-shim start`'s flags. (A plain class: `dataclasses` would pull `inspect` into the shim.)"""
-
-    def __init__(self, id: str, bundle: str, state_dir: str, runtime: str, runtime_root: str | None = None,
-                 stdin: bool = False, terminal: bool = False, log_path: str | None = None,
-                 log_max_size: int = 0, log_max_files: int = 1) -> None:
-        self.id, self.bundle, self.state_dir, self.runtime = id, bundle, state_dir, runtime
-        self.runtime_root = runtime_root
-        self.stdin, self.terminal = stdin, terminal
-        self.log_path, self.log_max_size, self.log_max_files = log_path, log_max_size, log_max_files
+__all__ = ["ShimOptions", "InitProcess", "ExecProcess", "Process", "Exit", "exit_code"]
 
 
 class Exit:
@@ -49,11 +42,6 @@ class Exit:
         """128 + signal when killed by a signal."""
         self.at = at
         """Nanoseconds since the epoch."""
-
-
-def exit_code(wait_status: int) -> int:
-    code = os.waitstatus_to_exitcode(wait_status)
-    return 128 - code if code < 0 else code
 
 
 class Process:
@@ -92,14 +80,15 @@ class Process:
 
     # --- launching ------------------------------------------------------------------------------
 
-    def _launch(self, args: list[str], pid_file: str) -> None:
-        """Run the runtime command that starts this process with its stdio; read its pid.
-        On failure, raise the runtime's message with nothing of the stdio left open."""
+    def _launch(self, args: list[str], pid_file: str, started: PipedLaunch | None = None) -> None:
+        """Run the runtime command that starts this process with its stdio (or finish `started`,
+        that command already running with pipes); read its pid. On failure, raise the
+        runtime's message with nothing of the stdio left open."""
         try:
             if self.terminal:
                 self._launch_with_terminal(args)
             else:
-                self._launch_with_pipes(args)
+                self._launch_with_pipes(args, started)
             with open(pid_file) as file:
                 self.pid = int(file.read().strip())
         except (OSError, ValueError) as err:
@@ -113,23 +102,18 @@ class Process:
         pid = self.runtime.spawn(args, stdin, stdout, stderr)
         return exit_code(os.waitpid(pid, 0)[1])
 
-    def _launch_with_pipes(self, args: list[str]) -> None:
-        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        stdin_r, stdin_w = os.pipe() if self.wants_stdin else (null, -1)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+    def _launch_with_pipes(self, args: list[str], started: PipedLaunch | None = None) -> None:
+        launch = started or PipedLaunch(self.runtime.argv(*args), self.wants_stdin)
         try:
-            returncode = self._run_runtime(args, stdin_r, out_w, err_w)
-        finally:
-            # The process has its own ends now; ours would keep its stdin open and hide EOF.
-            for fd in {null, stdin_r, out_w, err_w}:
-                os.close(fd)
+            returncode = launch.wait()
+        except BaseException:
+            launch.close()
+            raise
+        out_r, err_r, stdin_w = launch.out_r, launch.err_r, launch.stdin_w
         early_out, early_err = _read_available(out_r), _read_available(err_r)
         if returncode != 0:
             # With stdio passed through, the runtime's error went down the process's stderr.
-            for fd in (out_r, err_r, stdin_w):
-                if fd >= 0:
-                    os.close(fd)
+            launch.close()
             raise errdefs.System(error_text(early_err or early_out, returncode))
         self._readers = [OutputReader(self.loop, out_r, STDOUT, self.output, self._output_closed),
                          OutputReader(self.loop, err_r, STDERR, self.output, self._output_closed)]
@@ -235,12 +219,12 @@ class InitProcess(Process):
                          stdin=options.stdin, terminal=options.terminal, log=log)
         self.options = options
 
-    def create(self) -> None:
-        """Run `runtime create`; raise the runtime's error (nothing is left behind) on failure."""
+    def create(self, started: PipedLaunch | None = None) -> None:
+        """Run `runtime create` (or finish `started`: that command, already running with pipes);
+        raise the runtime's error (nothing is left behind) on failure."""
         pid_file = os.path.join(self.state_dir, PID_FILE)
         try:
-            self._launch(["create", "--bundle", self.options.bundle, "--pid-file", pid_file, self.options.id],
-                         pid_file)
+            self._launch(init_create_args(self.options.bundle, pid_file, self.options.id), pid_file, started)
         except BaseException:
             if os.path.exists(pid_file):
                 # The runtime did create it (only then: the id might be someone else's container).

@@ -10,8 +10,6 @@ the shim sends frames `[stream, 0, 0, 0, uint32 BE length] + payload` (Docker's 
 
 from __future__ import annotations
 
-import json
-
 CONTROL_SOCKET = "shim.sock"
 ATTACH_SOCKET = "attach.sock"
 CONSOLE_SOCKET = "console.sock"
@@ -27,6 +25,8 @@ MAX_MESSAGE = 16 << 20
 
 
 def encode_message(message: dict) -> bytes:
+    import json  # here, not at the top: `wharf-shim start` reads the names above before it needs JSON
+
     body = json.dumps(message, separators=(",", ":")).encode()
     return len(body).to_bytes(4, "big") + body
 

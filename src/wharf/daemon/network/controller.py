@@ -53,6 +53,8 @@ class NetworkController:
         self.networks: dict[str, NetworkRecord] = {}
         self.endpoints: dict[str, list[Endpoint]] = {}
         """Per container id."""
+        self._loopbacks: dict[str, asyncio.Future[None]] = {}
+        """Loopback ADDs still running beside a new sandbox's first connect (per container id)."""
 
     # -- state -----------------------------------------------------------------------------
 
@@ -207,16 +209,38 @@ class NetworkController:
         return self.run_dir / "netns" / container_id
 
     async def create_sandbox(self, container_id: str) -> Path:
-        """The container's network namespace (only `lo` until it is connected)."""
+        """The container's network namespace (only `lo` until it is connected).
+
+        `lo` is brought up (CNI loopback ADD) in the background, beside the first connect's
+        plugins, which touch other devices of the namespace: `sandbox_ready` waits for it."""
         path = self.netns_path(container_id)
         if not path.exists():
             await netns.create(path)
-            try:
-                await self.cni.add(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
-            except errdefs.WharfError:
-                netns.remove(path)
-                raise
+            self._loopbacks[container_id] = asyncio.ensure_future(
+                self.cni.add(LOOPBACK, Attachment(container_id, str(path), ifname="lo")))
         return path
+
+    async def sandbox_ready(self, container_id: str) -> None:
+        """Wait until the sandbox's `lo` is up; on failure the namespace is removed and the error raised."""
+        pending = self._loopbacks.pop(container_id, None)
+        if pending is None:
+            return
+        try:
+            await pending
+        except BaseException:
+            if not pending.done():
+                pending.cancel()
+            await self.release_sandbox(container_id)
+            raise
+
+    async def _settle_loopback(self, container_id: str) -> None:
+        """A sandbox being released: let a loopback ADD still running finish first (its DEL follows)."""
+        pending = self._loopbacks.pop(container_id, None)
+        if pending is not None:
+            try:
+                await pending
+            except Exception:  # noqa: BLE001 - the DEL below cleans up whatever it did
+                pass
 
     async def connect(self, container_id: str, container_name: str, ref: str, aliases: list[str] | None = None,
                       ip: str = "", ports: list[PortMapping] | None = None) -> Endpoint:
@@ -239,7 +263,16 @@ class NetworkController:
         attachment = Attachment(container_id, str(namespace), ifname=self._next_ifname(container_id),
                                 args={"IP": ip} if ip else {},
                                 runtime_config={"portMappings": [p.cni() for p in ports]} if ports else {})
-        result = await self.cni.add(self._conflist(record, with_ports=bool(ports)), attachment)
+        # The bridge's plugins and the sandbox's loopback work on different devices: together.
+        adding = asyncio.ensure_future(self.cni.add(self._conflist(record, with_ports=bool(ports)), attachment))
+        try:
+            await self.sandbox_ready(container_id)
+        except BaseException:
+            await asyncio.gather(adding, return_exceptions=True)
+            if adding.done() and not adding.cancelled() and adding.exception() is None:
+                await self.cni.delete(self._conflist(record, with_ports=bool(ports)), attachment)
+            raise
+        result = await adding
         address = next((i for i in result.get("ips") or []), {})
         interfaces = result.get("interfaces") or []
         index = address.get("interface")
@@ -291,20 +324,30 @@ class NetworkController:
 
     async def release_sandbox(self, container_id: str) -> None:
         """Disconnect from every network and remove the namespace (the container has stopped)."""
-        errors = []
-        for endpoint in list(self.endpoints.get(container_id, [])):
+        await self._settle_loopback(container_id)
+        path = self.netns_path(container_id)
+
+        async def disconnect(endpoint: Endpoint) -> None:
             try:
                 await self.disconnect(container_id, endpoint.network_id)
             except errdefs.WharfError as err:
                 errors.append(str(err))
-                self.endpoints[container_id].remove(endpoint)
+                remaining = self.endpoints.get(container_id, [])
+                if endpoint in remaining:
+                    remaining.remove(endpoint)
+
+        async def loopback_down() -> None:
+            if path.exists():
+                try:
+                    await self.cni.delete(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
+                except errdefs.WharfError as err:
+                    errors.append(str(err))
+
+        errors: list[str] = []
+        # Each network's DEL and the loopback's touch different devices: run them together.
+        await asyncio.gather(*map(disconnect, list(self.endpoints.get(container_id, []))), loopback_down())
         self._save_endpoints(container_id)
-        path = self.netns_path(container_id)
         if path.exists():
-            try:
-                await self.cni.delete(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
-            except errdefs.WharfError as err:
-                errors.append(str(err))
             netns.remove(path)
         if errors:
             raise errdefs.System("; ".join(errors))

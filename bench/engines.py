@@ -1,0 +1,143 @@
+"""The two engines a benchmark compares, behind one small interface, and how to weigh their processes.
+
+`WharfEngine` wraps tests/fixtures/daemon.py's WharfDaemon, `DockerEngine` the fixtures' private
+Docker engine (Debian's docker.io). Both answer: `docker(*args)` (the docker CLI against it),
+`daemon_pids()` (the engine and its supervisor: wharfd + wharf-containerd, dockerd + containerd),
+`shim_pids()` and `restart()` (stop the engine and supervisor, start them again; containers live on
+where the engine supports it).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Protocol
+
+from tests.fixtures import cleanup
+from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.dockerd import DockerDaemon
+
+
+class Engine(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]: ...
+    def docker_argv(self, *args: str) -> tuple[list[str], dict[str, str]]: ...
+    def daemon_pids(self) -> list[int]: ...
+    def shim_pids(self) -> list[int]: ...
+    def restart(self) -> float: ...
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process in KiB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size in KiB: shared pages (the interpreter, libraries) divided among sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class WharfEngine:
+    name = "wharf"
+
+    def __init__(self) -> None:
+        self.daemon = WharfDaemon()
+
+    def start(self) -> None:
+        self.daemon.start()
+        self.daemon.import_busybox()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return self.daemon.docker(*args, check=check, timeout=300)
+
+    def docker_argv(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        return ["docker", *args], self.daemon.env
+
+    def daemon_pids(self) -> list[int]:
+        pids = self.daemon.supervisor_pids()
+        if self.daemon.process is not None:
+            pids.append(self.daemon.process.pid)
+        return pids
+
+    def shim_pids(self) -> list[int]:
+        return self.daemon.shim_pids()
+
+    def restart(self) -> float:
+        """kill -9 wharfd and wharf-containerd (shims and containers live on); seconds to answer again."""
+        self.daemon.kill_daemons()
+        started = time.perf_counter()
+        self.daemon.start(timeout=120)
+        return time.perf_counter() - started
+
+
+class DockerEngine:
+    name = "docker"
+
+    def __init__(self) -> None:
+        self.daemon = DockerDaemon()
+
+    @staticmethod
+    def available() -> bool:
+        return DockerDaemon.available()
+
+    def start(self) -> None:
+        self.daemon.start()
+        self.daemon.import_busybox()
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+    def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return self.daemon.docker(*args, check=check, timeout=300)
+
+    def docker_argv(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        return ["docker", *args], self.daemon.env
+
+    def daemon_pids(self) -> list[int]:
+        pids = [pid for pid in cleanup.processes_mentioning(self.daemon.exec_root)
+                if cmdline(pid).split(" ")[0].endswith("containerd")]
+        if self.daemon.process is not None:
+            pids.append(self.daemon.process.pid)
+        return pids
+
+    def shim_pids(self) -> list[int]:
+        return [pid for pid in cleanup.processes_mentioning(self.daemon.exec_root)
+                if "containerd-shim-runc-v2" in cmdline(pid).split(" ")[0]]
+
+    def restart(self) -> float:
+        """SIGTERM dockerd (no live-restore: it stops its containers) and start it again."""
+        process = self.daemon.process
+        assert process is not None
+        process.terminate()
+        process.wait(timeout=120)
+        supervisors = self.daemon_pids()
+        cleanup.wait_gone(supervisors, timeout=30)
+        started = time.perf_counter()
+        self.daemon.start(timeout=120)
+        return time.perf_counter() - started
