@@ -192,11 +192,22 @@ def _resources(host_config: dict[str, Any]) -> dict[str, Any]:
         cpu["period"] = int(host_config["CpuPeriod"])
     if host_config.get("CpusetCpus"):
         cpu["cpus"] = host_config["CpusetCpus"]
+    if host_config.get("CpusetMems"):
+        cpu["mems"] = host_config["CpusetMems"]
     if cpu:
         resources["cpu"] = cpu
-    if host_config.get("PidsLimit"):
+    if host_config.get("PidsLimit") and int(host_config["PidsLimit"]) > 0:
         resources["pids"] = {"limit": int(host_config["PidsLimit"])}
+    if host_config.get("OomKillDisable"):
+        resources.setdefault("memory", {})["disableOOMKiller"] = True
+    if host_config.get("BlkioWeight"):
+        resources["blockIO"] = {"weight": int(host_config["BlkioWeight"])}
     return resources
+
+
+def resources_of(host_config: dict[str, Any]) -> dict[str, Any]:
+    """The spec's linux.resources for a HostConfig (used again by `docker update`)."""
+    return _resources(host_config)
 
 
 def _namespaces(host_config: dict[str, Any]) -> list[dict[str, str]]:
@@ -301,3 +312,140 @@ def build_spec(
     if annotations:
         spec["annotations"] = annotations
     return spec
+
+
+# ---- options applied after build_spec (devices, groups, shared namespaces, init) -------------
+
+
+def _device_node(path_on_host: str) -> tuple[str, int, int, int]:
+    """(type, major, minor, mode) of a host device node; InvalidArgument as Docker words it."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path_on_host)
+    except OSError:
+        raise errdefs.InvalidArgument(
+            f'error gathering device information while adding custom device "{path_on_host}": '
+            "no such file or directory"
+        ) from None
+    if stat.S_ISCHR(st.st_mode):
+        kind = "c"
+    elif stat.S_ISBLK(st.st_mode):
+        kind = "b"
+    else:
+        raise errdefs.InvalidArgument(
+            f'error gathering device information while adding custom device "{path_on_host}": not a device node'
+        )
+    return kind, os.major(st.st_rdev), os.minor(st.st_rdev), stat.S_IMODE(st.st_mode)
+
+
+# Made by every runtime itself, or mounted: never copied from the host for --privileged.
+_RUNTIME_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+                    "/dev/ptmx", "/dev/console"}
+_SKIPPED_DEV_DIRS = {"pts", "shm", "fd", "mqueue", "hugepages"}
+
+
+def _host_devices() -> list[dict[str, Any]]:
+    """Every device node under the host's /dev, as `--privileged` gives them (as moby does)."""
+    import os
+    import stat
+
+    devices: list[dict[str, Any]] = []
+    for directory, subdirs, names in os.walk("/dev"):
+        if directory == "/dev":
+            subdirs[:] = [d for d in subdirs if d not in _SKIPPED_DEV_DIRS]
+        for name in names:
+            path = os.path.join(directory, name)
+            if path in _RUNTIME_DEVICES:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                devices.append({"path": path, "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                                "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
+                                "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid})
+    return devices
+
+
+def add_devices(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
+    """`--device /dev/x[:/dev/y[:rwm]]`: the node in the container and a cgroup allow rule;
+    `--device-cgroup-rule 'c 1:3 rwm'`: the rule alone."""
+    linux = spec["linux"]
+    rules = linux["resources"].setdefault("devices", [])
+    if host_config.get("Privileged"):
+        linux["devices"] = _host_devices()
+    for device in host_config.get("Devices") or []:
+        source = device.get("PathOnHost") or ""
+        target = device.get("PathInContainer") or source
+        access = device.get("CgroupPermissions") or "rwm"
+        if not source.startswith("/") or not target.startswith("/") or set(access) - set("rwm"):
+            raise errdefs.InvalidArgument(f"invalid device mapping: {source}:{target}:{access}")
+        kind, major, minor, mode = _device_node(source)
+        linux.setdefault("devices", []).append(
+            {"path": target, "type": kind, "major": major, "minor": minor, "fileMode": mode, "uid": 0, "gid": 0}
+        )
+        rules.append({"allow": True, "type": kind, "major": major, "minor": minor, "access": access})
+    for rule in host_config.get("DeviceCgroupRules") or []:
+        parts = str(rule).split()
+        numbers = parts[1].split(":") if len(parts) == 3 else []
+        if len(parts) != 3 or parts[0] not in ("a", "b", "c") or len(numbers) != 2 or set(parts[2]) - set("rwm"):
+            raise errdefs.InvalidArgument(f"invalid device cgroup format '{rule}'")
+        entry: dict[str, Any] = {"allow": True, "type": parts[0], "access": parts[2]}
+        for key, number in zip(("major", "minor"), numbers, strict=True):
+            if number != "*":
+                if not number.isdigit():
+                    raise errdefs.InvalidArgument(f"invalid device cgroup format '{rule}'")
+                entry[key] = int(number)
+        rules.append(entry)
+
+
+GROUPS_ANNOTATION = "io.wharf.groups"
+
+
+def add_groups(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
+    """`--group-add`: numeric groups go into the spec; names go in the annotation
+    `io.wharf.groups`, resolved by the supervisor against the rootfs's /etc/group."""
+    gids: list[int] = []
+    names: list[str] = []
+    for group in host_config.get("GroupAdd") or []:
+        if str(group).isdigit():
+            gids.append(int(group))
+        elif not group or "," in str(group):
+            raise errdefs.InvalidArgument(f"Unable to find group {group}: no matching entries in group file")
+        else:
+            names.append(str(group))
+    if names:
+        spec.setdefault("annotations", {})[GROUPS_ANNOTATION] = ",".join(names)
+    if gids:
+        user = spec["process"]["user"]
+        user["additionalGids"] = sorted({*user.get("additionalGids", []), *gids})
+
+
+def join_namespaces(spec: dict[str, Any], host_config: dict[str, Any], pid_of: Any) -> None:
+    """`--ipc/--pid container:<id>`: join the other container's namespace by /proc/<pid>/ns path
+    (`pid_of(ref)` gives the running container's pid or raises)."""
+    if host_config.get("UTSMode") == "host":
+        spec.pop("hostname", None)  # the host's name: a runtime can't set one without a uts namespace
+    for key, kind in (("IpcMode", "ipc"), ("PidMode", "pid"), ("UTSMode", "uts")):
+        mode = str(host_config.get(key) or "")
+        if not mode.startswith("container:"):
+            continue
+        pid = pid_of(mode.split(":", 1)[1])
+        namespaces = [ns for ns in spec["linux"]["namespaces"] if ns["type"] != kind]
+        namespaces.append({"type": kind, "path": f"/proc/{pid}/ns/{kind}"})
+        spec["linux"]["namespaces"] = namespaces
+        if kind == "uts":
+            spec.pop("hostname", None)
+
+
+INIT_PATH_IN_CONTAINER = "/sbin/docker-init"
+
+
+def apply_init(spec: dict[str, Any], init_binary: str) -> None:
+    """`--init`: bind the host's tini read-only as /sbin/docker-init and run the command under it."""
+    spec["mounts"].append({"destination": INIT_PATH_IN_CONTAINER, "type": "bind", "source": init_binary,
+                           "options": ["rbind", "ro", "rprivate"]})
+    spec["process"]["args"] = [INIT_PATH_IN_CONTAINER, "--", *spec["process"]["args"]]

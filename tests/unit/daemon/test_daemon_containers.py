@@ -315,7 +315,7 @@ def test_bad_host_config_is_a_400() -> None:
         await h.import_image()
         status, body, _ = await h.request("POST", "/containers/create",
                                           {"Image": "busybox", "HostConfig": {"Memory": "lots"}})
-        assert status == 400 and "invalid container configuration" in body["message"]
+        assert status == 400 and "cannot unmarshal string" in body["message"]
         status, listed, _ = await h.request("GET", "/containers/json?all=1")
         assert listed == []
 

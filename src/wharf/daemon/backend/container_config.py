@@ -63,7 +63,9 @@ def normalise_host_config(host_config: dict[str, Any], runtime: str) -> dict[str
     if not out.get("RestartPolicy") or not out["RestartPolicy"].get("Name"):
         out["RestartPolicy"] = {"Name": "no", "MaximumRetryCount": 0}
     if not out.get("LogConfig") or not out["LogConfig"].get("Type"):
-        out["LogConfig"] = {"Type": "json-file", "Config": {}}
+        # The CLI sends `--log-opt`s with an empty Type: keep them for the default driver.
+        given = out.get("LogConfig") if isinstance(out.get("LogConfig"), dict) else {}
+        out["LogConfig"] = {"Type": "json-file", "Config": dict(given.get("Config") or {})}
     return out
 
 

@@ -22,8 +22,8 @@ from wharf import errdefs
 from wharf.containerd.core.containers import Container
 from wharf.containerd.core.tasks import CreateTaskOptions, TaskInfo, TaskStatus
 from wharf.daemon import ocispec
+from wharf.daemon.backend import create_options, host_config_checks, resource_update, restart_policy
 from wharf.daemon.backend import record as records
-from wharf.daemon.backend import restart_policy
 from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment, parse_detach_keys
 from wharf.daemon.backend.container_config import (
     command_of,
@@ -138,6 +138,8 @@ class ContainerService:
         self, container_id: str, name: str, directory: str, image_ref: str,
         config: dict[str, Any], host_config: dict[str, Any], networking_config: Any = None,
     ) -> dict[str, Any]:  # fmt: skip
+        host_config_checks.check_types(config, host_config)
+        host_config_checks.check_workdir_and_hostname(config)
         image = await self._images.resolve(image_ref)
         merged = merge_image_config(config, image.config.get("config") or {})
         merged["Image"] = image_ref
@@ -150,6 +152,11 @@ class ContainerService:
             ocispec.stop_signal_number(merged["StopSignal"])  # refuse bad signals now, not at stop
         host_config = normalise_host_config(host_config, self._paths.runtime)
         restart_policy.validate(host_config)
+        create_options.adapt(host_config)
+        warnings = host_config_checks.verify_host_config(host_config)
+        host_config["Runtime"] = create_options.runtime_of(host_config, self._paths.runtime)
+        create_options.log_rotation(host_config)
+        init_binary = create_options.init_binary() if host_config.get("Init") else None
         planned_networks = self.networking.plan(host_config, networking_config) if self.networking else {}
         os.makedirs(directory, mode=0o710, exist_ok=False)
         record = ContainerRecord(
@@ -167,6 +174,11 @@ class ContainerService:
                 container_id, merged, spec_host_config, [path, *args], merged["Hostname"], files,
                 self._paths.cgroup_parent,
             )
+            ocispec.add_devices(spec, host_config)
+            ocispec.add_groups(spec, host_config)
+            ocispec.join_namespaces(spec, host_config, self._running_pid)
+            if init_binary is not None:
+                ocispec.apply_init(spec, init_binary)
         except (TypeError, ValueError, KeyError, AttributeError) as err:
             if isinstance(err, errdefs.WharfError):
                 raise
@@ -187,7 +199,18 @@ class ContainerService:
         records.save(record)
         self._index.add(record)
         self._publish(record, "create")
-        return {"Id": container_id, "Warnings": []}
+        return {"Id": container_id, "Warnings": warnings}
+
+    def _running_pid(self, ref: str) -> int:
+        """The pid of a running container whose namespaces another one joins."""
+        try:
+            target = self.get(ref)
+        except errdefs.NotFound as err:
+            # 400, not 404: a 404 would make the docker CLI try to pull the image.
+            raise errdefs.InvalidArgument(str(err)) from None
+        if not target.state.running or not target.state.pid:
+            raise errdefs.Conflict(f"cannot join namespaces of a non running container: {target.id}")
+        return int(target.state.pid)
 
     async def _create_in_supervisor(self, record: ContainerRecord, image: Any, spec: dict[str, Any]) -> None:
         container_id, merged = record.id, record.config
@@ -199,7 +222,8 @@ class ContainerService:
             await self._supervisor.containers.create(
                 Container(
                     id=container_id, image=image.names[0] if image.names else image.id,
-                    runtime=self._paths.runtime, spec=spec, snapshot_key=container_id,
+                    runtime=record.host_config.get("Runtime") or self._paths.runtime, spec=spec,
+                    snapshot_key=container_id,
                     labels={str(k): str(v) for k, v in (merged.get("Labels") or {}).items()},
                 )
             )  # fmt: skip
@@ -236,6 +260,7 @@ class ContainerService:
                 terminal=record.tty,
                 log_path=record.log_path,
             )
+            options.log_max_size, options.log_max_files = create_options.log_rotation(record.host_config)
             try:
                 info = await self._supervisor.tasks.create(record.id, options)
             except errdefs.WharfError as err:
@@ -269,15 +294,19 @@ class ContainerService:
                     self.mounts.unmount(record)
                 raise
 
-    async def _detach_storage_and_network(self, record: ContainerRecord) -> None:
+    async def _detach_storage_and_network(self, record: ContainerRecord, network: bool = True) -> None:
         """The task is gone: release the namespace, endpoints, ports, and volume mounts."""
+        if network:
+            await self._detach_network(record)
+        if self.mounts is not None:
+            self.mounts.unmount(record)
+
+    async def _detach_network(self, record: ContainerRecord) -> None:
         if self.networking is not None:
             try:
                 await self.networking.teardown(record)
             except errdefs.WharfError as err:
                 log.warning("releasing the network of %s: %s", record.id, err)
-        if self.mounts is not None:
-            self.mounts.unmount(record)
 
     async def _start_failed(self, record: ContainerRecord, err: Exception) -> None:
         await self._detach_storage_and_network(record)
@@ -400,11 +429,21 @@ class ContainerService:
             if not record.state.running:
                 return  # already handled (duplicate event, or a reconcile raced the event)
             await self._drain_attach_sessions(container_id)
-            try:
-                await self._delete_task(container_id)
-            except errdefs.WharfError as err:
-                log.warning("deleting the task of %s: %s", container_id, err)
-            await self._detach_storage_and_network(record)
+            # Keep the exit before the task (and its exit status) goes: a wharfd killed between
+            # the two finds it in reconcile instead of reporting EXITED_UNKNOWN.
+            record.state.exit_code, record.state.finished_at = exit_code, exited_at or now_ns()
+            records.save(record)
+
+            async def delete_task() -> None:
+                try:
+                    await self._delete_task(container_id)
+                except errdefs.WharfError as err:
+                    log.warning("deleting the task of %s: %s", container_id, err)
+
+            # The init has exited: the runtime's delete and the network's release (CNI DELs)
+            # are independent, so they run together; volumes are unmounted after both.
+            await asyncio.gather(delete_task(), self._detach_network(record))
+            await self._detach_storage_and_network(record, network=False)
             record.state.set_exited(exit_code, exited_at)
             restart = restart_policy.should_restart(
                 record.host_config, exit_code, record.restart_count, record.manually_stopped
@@ -453,7 +492,9 @@ class ContainerService:
             if record.state.status is Status.RESTARTING and task is None:
                 self._spawn(self._restart_later(record))  # wharfd stopped during the back-off
             elif record.state.running:
-                if task is None:
+                if task is None and record.state.finished_at:  # exit kept, task gone (see _handle_exit)
+                    work.append(self._handle_exit(record.id, record.state.exit_code, record.state.finished_at))
+                elif task is None:
                     work.append(self._handle_exit(record.id, EXITED_UNKNOWN, now_ns()))
                 elif task.status is TaskStatus.STOPPED or task.exit_status is not None:
                     status = task.exit_status
@@ -520,6 +561,10 @@ class ContainerService:
         try:
             await self._supervisor.tasks.kill(record.id, number)
         except errdefs.NotFound:
+            # The process has exited but its exit is not final yet (the shim drains its output
+            # first): wait for it, or a `rm -f` right now finds the task still "running".
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 10)
             return
         try:
             await asyncio.wait_for(asyncio.shield(exited), None if timeout < 0 else timeout)
@@ -589,6 +634,20 @@ class ContainerService:
         record.name = name
         records.save(record)
         self._publish(record, "rename", oldName=old)
+
+    async def update(self, ref: str, body: Any) -> dict[str, Any]:
+        """`docker update`: resources (applied live to a running container's cgroups) and the
+        restart policy, checked first so a refused update changes nothing, then persisted."""
+        record = self.get(ref)
+        async with self._lock(record.id):
+            updated, warnings = resource_update.prepare(record.host_config, body)
+            await resource_update.store_in_spec(self._supervisor, record.id, updated)
+            if record.state.running:
+                await resource_update.apply_live(record, updated, self._paths.cgroup_parent)
+            record.host_config = updated
+            records.save(record)
+        self._publish(record, "update")
+        return {"Warnings": warnings}
 
     async def prune(self) -> list[str]:
         """Remove every stopped container; returns their ids."""

@@ -199,6 +199,7 @@ class ContainerNetworking:
                 for index, (name, wanted) in enumerate(record.networking_config.items()):
                     endpoint = await self._connect(record, name, wanted, mappings if index == 0 else [])
                     connected.append(endpoint)
+            await self.controller.sandbox_ready(record.id)  # `lo` is up (connect waits for it too)
             self._write_files(record, connected)
             if any(not self.controller.find(e.network_id).predefined for e in connected):
                 await self.dns.serve(record.id, str(namespace), self._own_resolvers(record))

@@ -14,12 +14,27 @@ MAX_DELAY_SECONDS = 60.0
 def validate(host_config: dict[str, Any]) -> None:
     policy = host_config.get("RestartPolicy") or {}
     name = policy.get("Name", "")
+    if not isinstance(policy, dict):
+        raise errdefs.InvalidArgument("json: cannot unmarshal into Go struct field HostConfig.RestartPolicy")
     if name not in POLICIES:
-        raise errdefs.InvalidArgument(f"invalid restart policy '{name}'")
+        # moby's ValidateRestartPolicy wording.
+        raise errdefs.InvalidArgument(
+            f"invalid restart policy: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', "
+            "or 'unless-stopped'"
+        )
+    retries = policy.get("MaximumRetryCount") or 0
+    if not isinstance(retries, int) or isinstance(retries, bool):
+        raise errdefs.InvalidArgument(
+            "json: cannot unmarshal into Go struct field RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount"
+            " of type int"
+        )
+    if name not in ("", "on-failure") and retries:
+        message = "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        raise errdefs.InvalidArgument(message + (" and cannot be negative" if retries < 0 else ""))
+    if name == "on-failure" and retries < 0:
+        raise errdefs.InvalidArgument("invalid restart policy: maximum retry count cannot be negative")
     if host_config.get("AutoRemove") and name not in ("", "no"):
         raise errdefs.InvalidArgument("can't create 'AutoRemove' container with restart policy")
-    if name != "on-failure" and policy.get("MaximumRetryCount"):
-        raise errdefs.InvalidArgument("invalid restart policy: maximum retry count can only be used with 'on-failure'")
 
 
 def should_restart(host_config: dict[str, Any], exit_code: int, restart_count: int, manually_stopped: bool) -> bool:

@@ -12,7 +12,12 @@ from typing import Any
 from wharf import errdefs
 from wharf.containerd.core.snapshots import Mount
 from wharf.containerd.mount import mount_all, unmount
-from wharf.containerd.plugins.runtime_shim.user import USER_ANNOTATION, resolve_user
+from wharf.containerd.plugins.runtime_shim.user import (
+    GROUPS_ANNOTATION,
+    USER_ANNOTATION,
+    resolve_group_names,
+    resolve_user,
+)
 
 
 def make_bundle(bundle: Path, spec: dict[str, Any], mounts: list[Mount]) -> None:
@@ -31,6 +36,11 @@ def make_bundle(bundle: Path, spec: dict[str, Any], mounts: list[Mount]) -> None
             # Groups the client added (docker run --group-add) stay, next to the user's own.
             groups = sorted({*current.get("additionalGids", []), *resolved.pop("additionalGids", [])})  # type: ignore[misc]
             process["user"] = {**current, **resolved, **({"additionalGids": groups} if groups else {})}
+        group_names = (config.get("annotations") or {}).get(GROUPS_ANNOTATION)
+        if group_names:
+            user = config.setdefault("process", {}).setdefault("user", {"uid": 0, "gid": 0})
+            named = resolve_group_names(rootfs, group_names.split(","))
+            user["additionalGids"] = sorted({*user.get("additionalGids", []), *named})
         temp = bundle / "config.json.tmp"
         temp.write_text(json.dumps(config))
         os.replace(temp, bundle / "config.json")

@@ -14,6 +14,8 @@ from wharf import errdefs
 from wharf.containerd.plugins.unpack.openat2 import open_in_root
 
 USER_ANNOTATION = "io.wharf.user"
+GROUPS_ANNOTATION = "io.wharf.groups"
+"""Comma-separated group names of `docker run --group-add`, resolved against the rootfs."""
 
 
 @dataclass
@@ -91,3 +93,15 @@ def resolve_user(rootfs: Path, value: str) -> dict[str, object]:
     if additional:
         user["additionalGids"] = additional
     return user
+
+
+def resolve_group_names(rootfs: Path, names: list[str]) -> list[int]:
+    """`--group-add` names -> gids from the rootfs's /etc/group (Docker's wording when missing)."""
+    groups = _groups(rootfs)
+    gids = []
+    for name in names:
+        group = next((g for g in groups if g.name == name), None)
+        if group is None:
+            raise errdefs.InvalidArgument(f"Unable to find group {name}: no matching entries in group file")
+        gids.append(group.gid)
+    return gids

@@ -69,6 +69,7 @@ class ContainerRouter:
             ("POST", "/containers/{name}/pause", self.pause),
             ("POST", "/containers/{name}/unpause", self.unpause),
             ("POST", "/containers/{name}/rename", self.rename),
+            ("POST", "/containers/{name}/update", self.update),
             ("POST", "/containers/prune", self.prune),
             ("DELETE", "/containers/{name}", self.remove),
         ]
@@ -126,6 +127,10 @@ class ContainerRouter:
     async def rename(self, request: web.Request) -> web.Response:
         await self._backend.rename(request.match_info["name"], request.query.get("name", ""))
         return web.Response(status=204)
+
+    async def update(self, request: web.Request) -> web.Response:
+        body = await json_body(request)
+        return json_response(await self._backend.update(request.match_info["name"], body or {}))
 
     async def prune(self, request: web.Request) -> web.Response:
         removed = await self._backend.prune()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from wharf.daemon.routers.common import Route, bool_value, filters_value, json_body
+from wharf.daemon.routers.json_shapes import STRING_MAP, require_object, require_types
 from wharf.daemon.routers.volume.backend import VolumeBackend
 from wharf.daemon.server.responses import json_response
 
@@ -26,7 +27,11 @@ class VolumeRouter:
         return json_response(self._backend.list(filters_value(request)))
 
     async def create(self, request: web.Request) -> web.Response:
-        return json_response(self._backend.create(await json_body(request)), status=201)
+        body = await json_body(request)
+        if body is not None:
+            require_types(require_object(body, "volume.CreateOptions"),
+                          {"Name": str, "Driver": str, "DriverOpts": STRING_MAP, "Labels": STRING_MAP}, "CreateOptions")
+        return json_response(self._backend.create(body), status=201)
 
     async def prune(self, request: web.Request) -> web.Response:
         return json_response(self._backend.prune(filters_value(request)))
