@@ -224,10 +224,17 @@ def write_archive(root_fd: int, path: str, out: IO[bytes], container_id: str, on
 # ---- in -------------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 256
+_ARCHIVE_FAULTS = {errno.ENAMETOOLONG, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.EEXIST,
+                   errno.ENOTEMPTY, errno.EINVAL, errno.EXDEV}
+
+
 def _entry_parts(name: str) -> list[str]:
     parts = [p for p in name.replace("\\", "/").split("/") if p and p != "."]
     if ".." in parts:
         raise errdefs.InvalidArgument(f"invalid tar entry {name!r}: '..' is not allowed")
+    if len(parts) > MAX_DEPTH:  # such trees could not be walked or removed (recursive rmtree)
+        raise errdefs.InvalidArgument(f"invalid tar entry {name[:200]!r}…: more than {MAX_DEPTH} levels deep")
     return parts
 
 
@@ -326,6 +333,8 @@ class _Extractor:
         target_parent = self._directory(target_parts[:-1])
         try:
             source_fd = os.open(target_parts[-1], os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=target_parent)
+        except FileNotFoundError as err:  # a link to something the archive (and the container) lacks
+            raise errdefs.InvalidArgument(f"invalid hard link {member.name!r}: no {member.linkname!r}") from err
         finally:
             os.close(target_parent)
         try:
@@ -354,6 +363,11 @@ def extract_archive(
             _Extractor(dest_fd, no_overwrite_dir_non_dir, copy_uid_gid).extract(tar)
     except tarfile.TarError as err:
         raise errdefs.InvalidArgument(f"invalid tar archive: {err}") from err
+    except OSError as err:
+        if err.errno not in _ARCHIVE_FAULTS:
+            raise
+        # A name too long, a hardlink to a directory, a path through a file: the archive is bad.
+        raise errdefs.InvalidArgument(f"cannot extract the archive: {err.strerror or err}") from err
     finally:
         os.close(dest_fd)
 

@@ -10,6 +10,7 @@ FollowSymlinkInScope does.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import posixpath
 import shutil
@@ -101,10 +102,17 @@ class BuildContext:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+MAX_DEPTH = 256
+_CONTEXT_FAULTS = {errno.ENAMETOOLONG, errno.EPERM, errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.EEXIST,
+                   errno.ENOTEMPTY, errno.EINVAL, errno.EXDEV, errno.ENOENT}
+
+
 def _extract_member(root: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
     name = clean_relative(member.name)
     if not name:
         return
+    if name.count("/") >= MAX_DEPTH:  # such trees could not be walked or removed (recursive rmtree)
+        raise errdefs.InvalidArgument(f"build context: {name[:200]!r}…: more than {MAX_DEPTH} levels deep")
     parent, base = posixpath.split(name)
     parent_path = resolve_in_root(root, parent)
     os.makedirs(parent_path, mode=0o755, exist_ok=True)
@@ -152,6 +160,11 @@ def extract_context(archive_path: str, dest: str) -> None:
         if os.path.getsize(archive_path) == 0:
             return  # an empty body: an empty context (the Dockerfile may come by `remote`)
         raise errdefs.InvalidArgument(f"the build context is not a valid tar archive: {err}") from None
+    except OSError as err:
+        if err.errno not in _CONTEXT_FAULTS:
+            raise
+        # A name too long, a hardlink to a directory, a path through a file: the context is bad.
+        raise errdefs.InvalidArgument(f"cannot extract the build context: {err.strerror or err}") from err
 
 
 def load_context(archive: str, root: str, dockerfile: str) -> BuildContext:

@@ -219,7 +219,15 @@ class ContextIndex:
                 yield from self._walk_dir(key, top, "", skip)
 
     def _walk_dir(self, key: str, top: str, inside: str, skip: Callable[[str], bool]) -> Iterator[IndexedSource]:
-        for name in sorted(self.entries[key].children):
+        # Depth first in sorted order, with a stack rather than recursion: a hostile context may
+        # nest directories thousands deep.
+        stack = [(key, inside, iter(sorted(self.entries[key].children)))]
+        while stack:
+            key, inside, names = stack[-1]
+            name = next(names, None)
+            if name is None:
+                stack.pop()
+                continue
             below = f"{inside}/{name}" if inside else name
             relative = f"{top}/{below}" if top else below
             if skip(relative):
@@ -228,7 +236,7 @@ class ContextIndex:
             entry = self.entries[child_key]
             yield IndexedSource(top, below, entry)
             if entry.is_dir:
-                yield from self._walk_dir(child_key, top, below, skip)
+                stack.append((child_key, below, iter(sorted(entry.children))))
 
 
 def index_checksum(sources: Iterator[IndexedSource]) -> str:

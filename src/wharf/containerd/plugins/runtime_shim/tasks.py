@@ -86,6 +86,7 @@ class ShimTaskService:
         self._shims = state / "s"
         self._bundles.mkdir(parents=True, exist_ok=True)
         self._shims.mkdir(parents=True, exist_ok=True)
+        self._shims.chmod(0o700)  # shim sockets: root only (CVE-2020-15257)
         self._containers = containers
         self._snapshots = snapshots
         self._events = events
@@ -125,6 +126,7 @@ class ShimTaskService:
             except errdefs.Unavailable:
                 task.exit = _recorded_exit(state_dir)
                 task.pid = _recorded_pid(state_dir)
+                await self._reap_if_orphaned(task)
             except errdefs.WharfError as err:  # it answers, so it lives: the waiter will tell
                 log.warning("task %s: shim state failed: %s", name, err)
             self._tasks[name] = task
@@ -144,6 +146,8 @@ class ShimTaskService:
             except (errdefs.WharfError, KeyError, ValueError, TypeError) as err:
                 task.exit = _recorded_exit(task.state_dir)
                 log.info("task %s: shim wait failed (%s); exit from exit.json: %s", task.id, err, task.exit)
+                if isinstance(err, errdefs.Unavailable):
+                    await self._reap_if_orphaned(task)
         async with task.starting:
             pass
         task.exited.set()
@@ -262,6 +266,13 @@ class ShimTaskService:
             {"exit_status": str(exit_status.code), "exited_at": str(exit_status.exited_at), "pid": str(task.pid)},
         )
         return exit_status
+
+    async def _reap_if_orphaned(self, task: _Task) -> None:
+        """The shim died without recording an exit: its container may still run, unmanaged, in its
+        cgroup. Kill it through the runtime (as containerd does for a dead shim), so "exited" is true."""
+        if read_exit_file(str(task.state_dir)) is None:
+            log.warning("task %s: shim died without an exit: killing its container", task.id)
+            await self._force_runtime_delete(task.id)
 
     async def _force_runtime_delete(self, container_id: str) -> None:
         """The shim died: its runtime state may remain; `runtime delete --force` it ourselves."""

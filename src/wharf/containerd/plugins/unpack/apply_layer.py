@@ -57,6 +57,10 @@ class _HashingReader:
             pass
 
 
+MAX_DEPTH = 256
+"""Deeper trees are refused: no real image needs them, and recursive tools (rmtree) cannot remove them."""
+
+
 def clean_name(name: str) -> str:
     """The member name as a path relative to the root, `..` clamped: "" is the root itself."""
     return posixpath.normpath("/" + name).lstrip("/")
@@ -72,23 +76,32 @@ class _Extractor:
 
     def open_dir(self, rel: str) -> int:
         """An O_PATH fd of directory `rel`, created (with its lower layers' owner and mode) if missing."""
-        try:
-            return open_in_root(self.root_fd, rel, os.O_PATH | os.O_DIRECTORY)
-        except FileNotFoundError:
-            pass
-        except NotADirectoryError as err:
-            raise errdefs.InvalidArgument(f"layer: {rel!r} is not a directory") from err
-        parent, base = posixpath.split(rel)
-        parent_fd = self.open_dir(parent)
-        try:
+        # A loop, not recursion: a hostile layer may name directories thousands deep.
+        missing: list[str] = []
+        current = rel
+        while True:
             try:
-                os.mkdir(base, 0o755, dir_fd=parent_fd)
-            except FileExistsError as err:  # a dangling symlink in the way
-                raise errdefs.InvalidArgument(f"layer: cannot create directory {rel!r}") from err
-            self._copy_up_metadata(rel, base, parent_fd)
-        finally:
-            os.close(parent_fd)
-        return open_in_root(self.root_fd, rel, os.O_PATH | os.O_DIRECTORY)
+                fd = open_in_root(self.root_fd, current, os.O_PATH | os.O_DIRECTORY)
+                break
+            except FileNotFoundError:
+                if not current:
+                    raise
+                current, base = posixpath.split(current)
+                missing.append(base)
+            except NotADirectoryError as err:
+                raise errdefs.InvalidArgument(f"layer: {current!r} is not a directory") from err
+        for base in reversed(missing):
+            current = posixpath.join(current, base) if current else base
+            try:
+                try:
+                    os.mkdir(base, 0o755, dir_fd=fd)
+                except FileExistsError as err:  # a dangling symlink in the way
+                    raise errdefs.InvalidArgument(f"layer: cannot create directory {current!r}") from err
+                self._copy_up_metadata(current, base, fd)
+            finally:
+                os.close(fd)
+            fd = open_in_root(self.root_fd, current, os.O_PATH | os.O_DIRECTORY)
+        return fd
 
     def _copy_up_metadata(self, rel: str, base: str, parent_fd: int) -> None:
         """A dir implied by a layer takes the owner and mode it has below, as overlay's copy-up would."""
@@ -122,6 +135,8 @@ class _Extractor:
         rel = clean_name(member.name)
         if not rel:
             return  # the root's own entry: the snapshot dir keeps its mode
+        if rel.count("/") >= MAX_DEPTH:
+            raise errdefs.InvalidArgument(f"layer: {member.name[:200]!r}…: more than {MAX_DEPTH} levels deep")
         parent, base = posixpath.split(rel)
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parent, base)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -107,6 +108,11 @@ class BuildRouter:
             if isinstance(err, BuildFailed) and err.code:
                 detail["code"] = err.code
             await stream.send({"errorDetail": detail, "error": message})
+        except Exception as err:  # noqa: BLE001 — once streaming, a 500 can no longer be sent: say it inside
+            if not stream.response.prepared:
+                raise
+            logging.getLogger("wharfd.build").exception("build failed")
+            await stream.send_error(f"internal error: {err or type(err).__name__}")
         return await stream.finish()
 
     async def prune(self, request: web.Request) -> web.StreamResponse:
