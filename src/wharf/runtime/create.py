@@ -15,7 +15,6 @@ import time
 from wharf import errdefs
 from wharf.linux.pidfd import kill_and_wait
 from wharf.runtime import cgroups, specconv, sync
-from wharf.runtime.hooks import hooks_to_json
 from wharf.runtime.init import InitArgs, bootstrap
 from wharf.runtime.state import EXEC_FIFO, ContainerState, StateStore
 
@@ -111,7 +110,7 @@ def create_container(
             cgroup_version=cgroup.version,
             cgroup_paths=cgroup.paths,
             namespace_paths={n.type: n.path for n in config.namespaces if n.path},
-            hooks=hooks_to_json({k: v for k, v in config.hooks.items() if k in ("poststart", "poststop")}),
+            hooks=_later_hooks(config),
         )
         store.save(state)
         if pid_file:
@@ -129,6 +128,16 @@ def create_container(
                 pass
         store.remove(container_id)
         raise
+
+
+def _later_hooks(config: specconv.Config) -> dict:
+    """The poststart/poststop hooks, kept in the state for `start` and `delete`."""
+    later = {k: v for k, v in config.hooks.items() if k in ("poststart", "poststop") and v}
+    if not later:
+        return {}
+    from wharf.runtime.hooks import hooks_to_json
+
+    return hooks_to_json(later)
 
 
 def _write_id_maps(pid: int, config: specconv.Config) -> None:

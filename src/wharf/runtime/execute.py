@@ -118,10 +118,13 @@ def _open_namespaces(pid: int) -> dict[str, int]:
 def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socket.socket | None,
            sock: socket.socket, preserve_fds: int, seccomp: specconv.Seccomp | None) -> None:
     from wharf.linux import namespaces as ns
-    from wharf.runtime import init
+    from wharf.runtime import exe_guard, init
 
     try:
         init.preload(specconv.Config("", "", "", False, proc, seccomp=seccomp))
+        exe_guard.remember_own_exe()
+        if "user" not in namespace_fds:
+            exe_guard.make_non_dumpable()  # before the process we fork appears in the container
         seccomp_filter = None
         if seccomp is not None:
             from wharf.runtime.seccomp import build_filter
@@ -142,17 +145,18 @@ def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socke
 
 def _run(proc: specconv.Process, console: socket.socket | None, sock: socket.socket, preserve_fds: int,
          seccomp_filter: Filter | None) -> None:
-    from wharf.runtime import init
+    from wharf.runtime import exe_guard, init
 
     try:
         sync.expect(sock, "go")
         if proc.terminal and console is not None:
             init.setup_terminal(proc, console)
         init.set_rlimits(proc)
-        os.chdir(proc.cwd)
+        init.enter_cwd(proc.cwd)
         if not any(e.startswith("HOME=") for e in proc.env):
             proc.env.append("HOME=" + init.home_of(proc.uid))
         executable = init.find_executable(proc.args[0], proc.env)
+        exe_guard.refuse_runtime_binary(executable)
         sync.send(sock, "ready")
         sock.close()
         init.become_process(proc, executable, preserve_fds, seccomp_filter)

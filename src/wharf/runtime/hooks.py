@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from wharf import errdefs
 from wharf.runtime.specconv import Hook
+
+TYPE_CHECKING = False  # importing typing costs milliseconds on every `create`
+if TYPE_CHECKING:
+    from typing import Any
 
 # When each kind runs (runtime spec, "POSIX-platform Hooks"):
 #   createRuntime, prestart (deprecated) - runtime namespace, after the namespaces exist, before pivot_root

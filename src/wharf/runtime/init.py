@@ -11,11 +11,10 @@ import errno
 import os
 import signal
 import socket
-import traceback
 
 from wharf.linux import namespaces as ns
 from wharf.linux import process
-from wharf.runtime import rootfs, sync
+from wharf.runtime import exe_guard, rootfs, sync
 from wharf.runtime.specconv import Config, Process
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every run
@@ -57,6 +56,11 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
     try:
         config = args.config
         preload(config)
+        exe_guard.remember_own_exe()
+        if config.namespace("user") is None:
+            # Before we or the init show up in the container's pid namespace (a user namespace's root
+            # cannot write the host's interpreter, and needs its /proc/self to stay its own).
+            exe_guard.make_non_dumpable()
         for ns_type in _JOIN_ORDER:
             namespace = config.namespace(ns_type)
             if namespace is not None and namespace.path:
@@ -130,14 +134,12 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
         rootfs.write_sysctls(config.sysctl)
         rootfs.finish_root(config)
         set_rlimits(config.process)
-        try:
-            os.chdir(config.process.cwd)
-        except OSError as err:
-            raise OSError(err.errno, f"cwd {config.process.cwd}: {err.strerror}") from err
+        enter_cwd(config.process.cwd)
         if not any(e.startswith("HOME=") for e in config.process.env):
             # As runc: a process without HOME gets the user's home from the container's /etc/passwd.
             config.process.env.append("HOME=" + home_of(config.process.uid))
         executable = find_executable(config.process.args[0], config.process.env)
+        exe_guard.refuse_runtime_binary(executable)
         sync.send(sock, "ready")
     except BaseException as err:  # noqa: B036
         report_and_exit(sock, err)
@@ -252,6 +254,18 @@ def home_of(uid: int) -> str:
     return "/"
 
 
+def enter_cwd(cwd: str) -> None:
+    """chdir to the process's cwd, which must be inside the container's root: a cwd of
+    /proc/self/fd/N through a leaked host fd would put it outside (CVE-2024-21626)."""
+    try:
+        os.chdir(cwd)
+        where = os.getcwd()  # fails (ENOENT) when the kernel says "(unreachable)"
+    except OSError as err:
+        raise OSError(err.errno, f"cwd {cwd}: {err.strerror}") from err
+    if not where.startswith("/"):
+        raise PermissionError(1, f"cwd {cwd}: outside of the container's root")
+
+
 def find_executable(name: str, env: list[str]) -> str:
     """Resolve argv[0] as execvp would, with the container's PATH."""
     if "/" in name:
@@ -358,6 +372,8 @@ def _describe(err: BaseException) -> str:
         return text
     text = str(err) or type(err).__name__
     if not isinstance(err, (OSError, ValueError, LookupError)) and not hasattr(err, "code"):
+        import traceback  # only for the unexpected: it costs milliseconds to import
+
         text += "\n" + "".join(traceback.format_exception(err))
     return text
 

@@ -73,8 +73,15 @@ def own_cgroups() -> dict[str, str]:
 
 
 def write(path: str, name: str, value: str) -> None:
-    with open(os.path.join(path, name), "w") as f:
-        f.write(value)
+    # One write(2) of the whole value, without a text file object: cgroup files take a value per write.
+    file = f"{path}/{name}"
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)  # as open("w")
+    try:
+        os.write(fd, value.encode())
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, file) from None
+    finally:
+        os.close(fd)
 
 
 def read(path: str, name: str) -> str:
