@@ -8,13 +8,11 @@ threads, and gRPC does not survive a fork).
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import os
+import errno
 from pathlib import Path
 
 from wharf import errdefs
-
-MNT_DETACH = 2
+from wharf.linux.mount import MNT_DETACH, umount2
 
 
 async def create(path: Path) -> None:
@@ -31,9 +29,9 @@ async def create(path: Path) -> None:
 
 def remove(path: Path) -> None:
     """Unpin and delete (the namespace goes away with its last user)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(os.fsencode(path), MNT_DETACH) != 0:
-        errno = ctypes.get_errno()
-        if errno not in (22, 2):  # EINVAL: not a mount point; ENOENT: gone already
-            raise errdefs.System(f"cannot unmount {path}: {os.strerror(errno)}")
+    try:
+        umount2(str(path), MNT_DETACH)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.ENOENT):  # not a mount point, or gone already
+            raise errdefs.System(f"cannot unmount {path}: {err.strerror}") from err
     path.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ is a mount point, mounted while some container uses the volume.
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import json
 import os
 import re
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wharf import errdefs
+from wharf.linux.mount import MNT_DETACH, MS_BIND, mount, umount2
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 RESTRICTED_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
@@ -195,20 +196,17 @@ def _mount_options(volume: Volume) -> None:
     data = options.get("o", "")
     if "size" in options:
         data = ",".join(filter(None, [data, f"size={options['size']}"]))
-    flags = 0
-    libc = ctypes.CDLL(None, use_errno=True)
-    if kind in ("", "none") and "bind" in data.split(","):
-        flags |= 4096  # MS_BIND
-    if libc.mount(os.fsencode(device), os.fsencode(volume.mountpoint), os.fsencode(kind or "none"),
-                  ctypes.c_ulong(flags), data.encode() if data else None) != 0:
-        errno = ctypes.get_errno()
+    flags = MS_BIND if kind in ("", "none") and "bind" in data.split(",") else 0
+    try:
+        mount(device, volume.mountpoint, kind or "none", flags, data or None)
+    except OSError as err:
         raise errdefs.System(f"error while mounting volume '{volume.mountpoint}': failed to mount local volume: "
-                             f"mount {device}:{volume.mountpoint}, data: {data}: {os.strerror(errno)}")
+                             f"mount {device}:{volume.mountpoint}, data: {data}: {err.strerror}") from err
 
 
 def _umount(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.umount2(os.fsencode(path), 2)  # MNT_DETACH; EINVAL when not mounted is fine
+    with contextlib.suppress(OSError):  # EINVAL when it is not mounted is fine
+        umount2(path, MNT_DETACH)
 
 
 def disk_usage(path: Path) -> int:
