@@ -10,11 +10,8 @@ onto the host (the CVE-2018-15664 class). Only fds cross this module's boundary,
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import os
-import platform
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -24,35 +21,13 @@ from wharf.containerd.core.snapshots import Mount
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.linux import mount as linux_mount
-
-_SYS_OPENAT2 = 437  # the same number on every architecture that has it
-_RESOLVE_NO_MAGICLINKS = 0x02
-_RESOLVE_IN_ROOT = 0x10
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-assert platform.system() == "Linux"
+from wharf.linux import openat2
 
 
 def open_in_root(root_fd: int, path: str, flags: int, mode: int = 0) -> int:
-    """Open `path` resolved as if `root_fd` were `/` (mount points inside are crossed, as in the
-    container; magic links like /proc/self/root are refused)."""
-    how = _OpenHow(flags | os.O_CLOEXEC, mode, _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
-    encoded = (path.lstrip("/") or ".").encode("utf-8", "surrogateescape")
-    while True:
-        fd = _libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(root_fd), ctypes.c_char_p(encoded),
-                           ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
-        if fd >= 0:
-            return int(fd)
-        err = ctypes.get_errno()
-        if err in (errno.EAGAIN, errno.EINTR):
-            continue
-        raise OSError(err, os.strerror(err), path)
+    """Open `path` resolved as if `root_fd` were `/`, crossing mount points inside as the container
+    sees them (magic links like /proc/self/root are refused)."""
+    return openat2.open_in_root(root_fd, path, flags, mode, cross_mounts=True)
 
 
 def split_container_path(path: str) -> tuple[str, str]:

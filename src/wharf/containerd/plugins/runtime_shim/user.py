@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wharf import errdefs
-from wharf.containerd.plugins.unpack.openat2 import open_in_root
+from wharf.linux.openat2 import open_in_root
 
 USER_ANNOTATION = "io.wharf.user"
 GROUPS_ANNOTATION = "io.wharf.groups"

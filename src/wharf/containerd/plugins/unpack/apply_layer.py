@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from wharf import errdefs
-from wharf.containerd.plugins.unpack.openat2 import open_in_root
+from wharf.linux.openat2 import open_in_root
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"

@@ -1,7 +1,8 @@
 """openat2(2) with RESOLVE_IN_ROOT: path lookups that cannot leave a directory.
 
 Symlinks and `..` met while resolving are interpreted as if the directory were `/` (a chroot for one
-lookup), so an image layer's symlink can't lead a write out of the rootfs."""
+lookup), so an image layer's symlink can't lead a write out of the rootfs, nor a container's
+symlink a `docker cp` out of the container. Magic links (/proc/self/root…) are refused."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True
 _libc.syscall.restype = ctypes.c_long
 
 
-def open_in_root(root_fd: int, path: str, flags: int, mode: int = 0) -> int:
-    """Open `path` (relative to `root_fd`, "" for the root itself) resolved inside the root."""
-    how = _OpenHow(flags | os.O_CLOEXEC, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-    encoded = (path or ".").encode("utf-8", "surrogateescape")
+def open_in_root(root_fd: int, path: str, flags: int, mode: int = 0, cross_mounts: bool = False) -> int:
+    """Open `path` (relative to `root_fd`, "" or "/" for the root itself) resolved inside the root.
+    Mount points below the root are crossed only with `cross_mounts` (a container's view)."""
+    resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (0 if cross_mounts else RESOLVE_NO_XDEV)
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    encoded = (path.lstrip("/") or ".").encode("utf-8", "surrogateescape")
     while True:
         fd = _libc.syscall(
             ctypes.c_long(_SYS_OPENAT2),
