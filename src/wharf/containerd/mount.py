@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
-import os
 from pathlib import Path
 
 from wharf.containerd.core.snapshots import Mount
-
-MS_RDONLY = 0x1
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MNT_DETACH = 0x2
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+from wharf.linux.mount import MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, umount2
+from wharf.linux.mount import mount as mount_syscall
 
 
 def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-    rc = _libc.mount(
-        source.encode(),
-        target.encode(),
-        fstype.encode() if fstype else None,
-        flags,
-        data.encode() if data else None,
-    )
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {fstype or ''} {source} on {target}: {os.strerror(err)}")
+    try:
+        mount_syscall(source, target, fstype, flags, data)
+    except OSError as err:
+        raise OSError(err.errno, f"mount {fstype or ''} {source} on {target}: {err.strerror}") from None
 
 
 def mount(m: Mount, target: Path) -> None:
@@ -54,13 +37,15 @@ def mount_all(mounts: list[Mount], target: Path) -> None:
 def unmount(target: Path) -> None:
     """Unmount everything stacked on `target`; not mounted is fine."""
     while True:
-        if _libc.umount2(str(target).encode(), 0) == 0:
+        try:
+            umount2(str(target))
             continue
-        err = ctypes.get_errno()
-        if err in (errno.EINVAL, errno.ENOENT):
-            return
-        if err == errno.EBUSY:
-            if _libc.umount2(str(target).encode(), MNT_DETACH) == 0:
-                continue
-            err = ctypes.get_errno()
-        raise OSError(err, f"umount {target}: {os.strerror(err)}")
+        except OSError as err:
+            if err.errno in (errno.EINVAL, errno.ENOENT):
+                return
+            if err.errno != errno.EBUSY:
+                raise OSError(err.errno, f"umount {target}: {err.strerror}") from None
+        try:
+            umount2(str(target), MNT_DETACH)
+        except OSError as err:
+            raise OSError(err.errno, f"umount {target}: {err.strerror}") from None

@@ -8,7 +8,6 @@ referenced by a container from its create to its removal (an in-use volume canno
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import stat
@@ -20,13 +19,13 @@ from wharf import errdefs
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.volume.local import VolumeStore
+from wharf.linux.mount import MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, umount2
+from wharf.linux.mount import mount as mount_syscall
 
 log = logging.getLogger("wharfd.mounts")
 
 PROPAGATIONS = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
 _BIND_MODES = {"ro", "rw", "z", "Z", "nocopy", *PROPAGATIONS}
-MS_RDONLY = 1
-MNT_DETACH = 2
 INSPECT_KEYS = ("Type", "Name", "Source", "Destination", "Driver", "Mode", "RW", "Propagation")
 
 
@@ -313,26 +312,25 @@ def _mount_read_only(mounts: list[Any], target: str) -> None:
     if not mounts:
         raise errdefs.System("no mounts for the container's snapshot")
     mount = mounts[0]
-    libc = ctypes.CDLL(None, use_errno=True)
     if mount.type == "overlay":
         options = dict(o.split("=", 1) if "=" in o else (o, "") for o in mount.options)
         lowers = [options["upperdir"]] if options.get("upperdir") else []
         lowers += [d for d in options.get("lowerdir", "").split(":") if d]
         if len(lowers) == 1:
-            source, kind, flags, data = lowers[0], "", 4096 | 16384, None  # MS_BIND|MS_REC
+            source, kind, flags, data = lowers[0], "", MS_BIND | MS_REC, None
         else:
             source, kind, flags, data = "overlay", "overlay", MS_RDONLY, "lowerdir=" + ":".join(lowers)
     else:
-        source, kind, flags, data = mount.source, "", 4096 | 16384, None
-    if libc.mount(source.encode(), target.encode(), kind.encode() or None, ctypes.c_ulong(flags),
-                  data.encode() if data else None) != 0:
-        errno = ctypes.get_errno()
-        raise errdefs.System(f"mounting the container's rootfs for copy-up: {os.strerror(errno)}")
+        source, kind, flags, data = mount.source, "", MS_BIND | MS_REC, None
+    try:
+        mount_syscall(source, target, kind or None, flags, data)
+    except OSError as err:
+        raise errdefs.System(f"mounting the container's rootfs for copy-up: {err.strerror}") from err
 
 
 def _umount(target: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.umount2(target.encode(), MNT_DETACH)
+    with contextlib.suppress(OSError):
+        umount2(target, MNT_DETACH)
 
 
 def _resolve_inside(root: str, path: str) -> str | None:
