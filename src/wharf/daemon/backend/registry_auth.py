@@ -23,6 +23,7 @@ def decode_registry_auth(header: str | None) -> RegistryAuth:
         raise errdefs.InvalidArgument(f"invalid X-Registry-Auth header: {err}") from err
     if not isinstance(data, dict):
         raise errdefs.InvalidArgument("invalid X-Registry-Auth header: not a JSON object")
+    data = {str(key).lower(): value for key, value in data.items()}  # Go matches field names without case
     return RegistryAuth(
         username=str(data.get("username") or ""),
         password=str(data.get("password") or ""),

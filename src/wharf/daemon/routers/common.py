@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from wharf import errdefs
+from wharf.daemon.routers.go_json import canonical_keys
 
 Route = tuple[str, str, Any]
 """(method, path, handler)"""
@@ -31,14 +32,16 @@ def int_value(request: web.Request, name: str, default: int | None = None) -> in
 
 
 async def json_body(request: web.Request) -> Any:
-    """The JSON body; malformed or non-UTF-8 input is InvalidArgument (400)."""
+    """The JSON body with moby's field names (matched without case, as Go does); malformed or
+    non-UTF-8 input is InvalidArgument (400)."""
     raw = await request.read()
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise errdefs.InvalidArgument(f"invalid JSON: {err}") from None
+    return canonical_keys(body)
 
 
 def filters_value(request: web.Request) -> dict[str, Any]:
