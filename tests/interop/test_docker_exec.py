@@ -174,3 +174,38 @@ def test_sdk_exec_run(wharf: WharfDaemon, running: str) -> None:
         assert result.output.strip() == container.attrs["Config"]["Hostname"].encode()
     finally:
         client.close()
+
+
+def test_sdk_terminal_exec_started_without_tty_is_multiplexed(wharf: WharfDaemon, running: str) -> None:
+    """moby frames an exec's output by the start request's Tty, not by the exec's terminal: the
+    docker SDK starts a terminal exec with Tty false and demultiplexes what comes back."""
+    client = docker.APIClient(base_url=wharf.host, version="auto", timeout=60)
+    try:
+        exec_id = client.exec_create(running, ["sh", "-c", "echo hello out; echo hello err >&2"], tty=True)
+        output = b"".join(out for out, err in client.exec_start(exec_id, demux=True, stream=True) if out)
+        assert output == b"hello out\r\nhello err\r\n"
+        exec_id = client.exec_create(running, ["printf", "unframed"], tty=True)
+        assert client.exec_start(exec_id, tty=True) == b"unframed"
+    finally:
+        client.close()
+
+
+def test_sdk_exec_detach_keys_end_the_stream_with_moby_s_message(wharf: WharfDaemon, running: str) -> None:
+    client = docker.APIClient(base_url=wharf.host, version="auto", timeout=60)
+    try:
+        exec_id = client.exec_create(running, "cat", stdin=True, tty=True, detach_keys="ctrl-p")
+        sock = client.exec_start(exec_id, tty=True, socket=True)
+        raw = sock._sock
+        raw.sendall(b"\x10")
+        deadline = time.monotonic() + 10
+        received = b""
+        while time.monotonic() < deadline:
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        assert received.endswith(b"exec attach failed: error on attach stdin: read escape sequence\r\n")
+        sock.close()
+        assert client.exec_inspect(exec_id)["Running"] is True  # cat goes on, detached
+    finally:
+        client.close()

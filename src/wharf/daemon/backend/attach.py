@@ -81,6 +81,13 @@ class AttachOptions:
     """Attach to this exec's stdio instead of the container's (the shim's attach header)."""
     detach_keys: bytes = DEFAULT_DETACH_KEYS
     """Typed on stdin, they end the attachment and leave the container running (b"": never)."""
+    raw_output: bool | None = None
+    """Send the output unframed; None: as `tty`. An exec's framing follows the start request's
+    Tty, not the process's terminal (moby: a terminal exec started with Tty false is multiplexed)."""
+
+    @property
+    def unframed(self) -> bool:
+        return self.tty if self.raw_output is None else self.raw_output
 
 
 class ShimAttachment:
@@ -116,7 +123,7 @@ class ShimAttachment:
                 return
             if stream == 1 and not self._options.stdout or stream == 2 and not self._options.stderr:
                 continue
-            await client.write(payload if self._options.tty else header + payload)
+            await client.write(payload if self._options.unframed else header + payload)
 
     async def _client_to_stdin(self, client: ClientConnection) -> bool:
         """Copy the client's stdin; True when the client typed the detach keys."""
@@ -139,8 +146,9 @@ class ShimAttachment:
             self._writer.write_eof()
         return False
 
-    async def pump(self, client: ClientConnection) -> None:
-        """Carry bytes both ways until the shim ends the output or the client goes away."""
+    async def pump(self, client: ClientConnection) -> bool:
+        """Carry bytes both ways until the shim ends the output or the client goes away; True when
+        the client typed the detach keys."""
         output = asyncio.create_task(self._output_to_client(client))
         stdin = asyncio.create_task(self._client_to_stdin(client))
         gone = asyncio.create_task(client.closed.wait())
@@ -151,6 +159,7 @@ class ShimAttachment:
                 # As moby: without a terminal the end of stdin only closes the container's stdin (when
                 # stdin_once) and the output goes on; with one, it ends the attachment (the process runs on).
                 await asyncio.wait({output, gone}, return_when=asyncio.FIRST_COMPLETED)
+            return ended_by_stdin and bool(stdin.result())
         finally:
             for task in (output, stdin, gone):
                 task.cancel()

@@ -235,27 +235,31 @@ class ExecService:
         await self._start(self.check_startable(exec_id), console_size)
 
     async def start_attached(
-        self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None
+        self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None,
+        raw_stream: bool | None = None,
     ) -> None:
         """Carry the exec's stdio over the client's (hijacked) connection until it exits; returns
-        once the exit code is known, so the client's inspect right after sees it."""
+        once the exit code is known, so the client's inspect right after sees it. `raw_stream` is the
+        start request's Tty: it decides the framing (None: as the exec's terminal)."""
         record = self.get(exec_id)
         info = await self._supervisor.tasks.get(record.container_id)
         options = AttachOptions(
             stdin=record.attach_stdin, stdout=record.attach_stdout, stderr=record.attach_stderr,
             stdin_once=not record.tty, tty=record.tty, exec_id=record.id,
-            detach_keys=parse_detach_keys(record.detach_keys),
+            detach_keys=parse_detach_keys(record.detach_keys), raw_output=raw_stream,
         )  # fmt: skip
         attachment = await ShimAttachment.open(info.attach_socket, options)
         try:
             await self._start(record, console_size)
         except errdefs.WharfError as err:
             attachment.close()
-            # As Docker: the error goes to the client's stdout (the only stream it surely reads).
-            message = f"{err}\r\n".encode()
-            await client.write(message if record.tty else _stdout_frame(message))
+            await client.write(_error_message(str(err), options))
             return
-        await attachment.pump(client)
+        if await attachment.pump(client):
+            # As moby: the detached client is told why its stream ended.
+            with contextlib.suppress(ConnectionError, OSError):
+                await client.write(_error_message(DETACHED_MESSAGE, options))
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(record.exited.wait(), EXIT_WAIT_TIMEOUT)
 
@@ -270,7 +274,12 @@ class ExecService:
             waiter.cancel()
 
 
-def _stdout_frame(payload: bytes) -> bytes:
+DETACHED_MESSAGE = "exec attach failed: error on attach stdin: read escape sequence"
+
+
+def _error_message(text: str, options: AttachOptions) -> bytes:
+    """As Docker: an error after the hijack goes to the client's stdout (the only stream it surely reads)."""
     from wharf.daemon.server.streams import STDOUT, frame
 
-    return frame(STDOUT, payload)
+    message = f"{text}\r\n".encode()
+    return message if options.unframed else frame(STDOUT, message)

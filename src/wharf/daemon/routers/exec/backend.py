@@ -18,7 +18,8 @@ class ExecBackend(Protocol):
     async def start_detached(self, exec_id: str, console_size: tuple[int, int] | None = None) -> None: ...
 
     async def start_attached(
-        self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None
+        self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None,
+        raw_stream: bool | None = None,
     ) -> None: ...
 
     async def resize(self, exec_id: str, width: int, height: int) -> None: ...

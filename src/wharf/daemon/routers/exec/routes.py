@@ -48,13 +48,15 @@ class ExecRouter:
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("invalid exec start body")
         console_size = console_size_of(body)
-        record = self._backend.check_startable(exec_id)
+        self._backend.check_startable(exec_id)
         if body.get("Detach"):
             await self._backend.start_detached(exec_id, console_size)
             return web.Response(status=200)
-        connection, response = await hijack(request, stream_content_type(record.tty, api_version(request)))
+        # moby frames the output by the start request's Tty, whatever the exec was created with.
+        raw_stream = bool(body.get("Tty"))
+        connection, response = await hijack(request, stream_content_type(raw_stream, api_version(request)))
         try:
-            await self._backend.start_attached(exec_id, connection, console_size)
+            await self._backend.start_attached(exec_id, connection, console_size, raw_stream)
         except (ConnectionError, OSError, errdefs.WharfError) as err:
             # The connection is ours now: no HTTP error can be sent, only the end of the stream.
             log.info("exec %s ended: %s", exec_id, err)
