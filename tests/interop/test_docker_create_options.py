@@ -219,6 +219,29 @@ def test_log_rotation_options(wharf: WharfDaemon, running: list[str]) -> None:
     assert log_config == {"Type": "json-file", "Config": {"max-file": "2", "max-size": "1k"}}
 
 
+def test_max_file_alone_is_accepted_and_shown_as_given(wharf: WharfDaemon, running: list[str]) -> None:
+    name = _name()
+    running.append(name)
+    result = wharf.docker("run", "--name", name, "--log-opt", "max-file=100", "busybox", "echo", "kept")
+    assert result.returncode == 0, result.stderr
+    assert wharf.docker("logs", name).stdout == "kept\n"
+    log_config = json.loads(wharf.docker("inspect", name).stdout)[0]["HostConfig"]["LogConfig"]
+    assert log_config == {"Type": "json-file", "Config": {"max-file": "100"}}
+
+
+def test_none_log_driver_keeps_no_log(wharf: WharfDaemon, running: list[str]) -> None:
+    name = _name()
+    running.append(name)
+    result = wharf.docker("run", "--name", name, "--log-driver", "none", "busybox", "echo", "dropped")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(wharf.docker("inspect", name).stdout)[0]
+    assert info["HostConfig"]["LogConfig"] == {"Type": "none", "Config": {}}
+    assert info["LogPath"] == ""
+    logs = wharf.docker("logs", name)
+    assert logs.returncode != 0
+    assert "configured logging driver does not support reading" in logs.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -10,7 +10,8 @@ from typing import Any
 from wharf import errdefs
 
 KNOWN_RUNTIMES = ("runc", "crun", "wharf-runc")
-LOG_DRIVERS = ("json-file", "local")
+LOG_DRIVERS = ("json-file", "local", "none")
+LOG_OPTIONS = ("max-size", "max-file", "compress", "labels", "env", "env-regex", "tag", "labels-regex")
 # Logs never fill the disk: without options a json-file log rotates at 20 MB, keeping 5 files
 # (the figures of Docker's `local` driver).
 DEFAULT_LOG_MAX_SIZE = 20 * 1024 * 1024
@@ -50,21 +51,24 @@ def log_rotation(host_config: dict[str, Any]) -> tuple[int, int]:
     if driver not in LOG_DRIVERS:
         raise errdefs.InvalidArgument(f"logger: no log driver named '{driver}' is registered")
     options = log_config.get("Config") or {}
+    if driver == "none":
+        return 0, 0  # as moby: its options are not even looked at
     for key in options:
-        if key not in ("max-size", "max-file", "compress", "labels", "env", "env-regex", "tag", "labels-regex"):
+        if key not in LOG_OPTIONS:
             raise errdefs.InvalidArgument(f"unknown log opt '{key}' for {driver} log driver")
-    if not options.get("max-size") and not options.get("max-file"):
-        return DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES
-    max_size = _size(str(options["max-size"])) if options.get("max-size") else 0
     try:
-        max_files = int(options.get("max-file") or 1)
+        # As Docker, max-size alone keeps one file; with no options at all, Wharf's defaults apply.
+        max_files = int(options.get("max-file") or (1 if options.get("max-size") else DEFAULT_LOG_MAX_FILES))
     except ValueError:
         raise errdefs.InvalidArgument(f"invalid value for max-file: {options['max-file']}") from None
     if max_files < 1:
         raise errdefs.InvalidArgument("max-file cannot be less than 1")
-    if max_files > 1 and max_size == 0:
-        raise errdefs.InvalidArgument("max-file cannot be set without max-size")
-    return max_size, max_files
+    if not options.get("max-size"):
+        # Docker's json-file grows without bound here (max-file alone has no effect); Wharf keeps
+        # its default size so that a log never fills the disk.
+        return DEFAULT_LOG_MAX_SIZE, max_files
+    return _size(str(options["max-size"])), max_files
+
 
 
 def init_binary() -> str:

@@ -51,6 +51,10 @@ class ContainerRecord:
 
     @property
     def log_path(self) -> str:
+        """The json-file log; "" when the container's log driver is `none`."""
+        log_config = self.host_config.get("LogConfig")
+        if isinstance(log_config, dict) and log_config.get("Type") == "none":
+            return ""
         return os.path.join(self.directory, f"{self.id}-json.log")
 
     @property

@@ -158,6 +158,8 @@ class ContainerRouter:
         stdout, stderr = bool_value(request, "stdout"), bool_value(request, "stderr")
         if not (stdout or stderr):
             raise errdefs.InvalidArgument("Bad parameters: you must choose at least one stream")
+        if not record.log_path:
+            raise errdefs.NotImplementedYet("configured logging driver does not support reading")
         tail_text = request.query.get("tail", "all")
         tail = None if tail_text in ("", "all") else int_value(request, "tail")
         options = LogOptions(
@@ -178,6 +180,8 @@ class ContainerRouter:
         return response
 
     def _replay(self, record: ContainerRecord, stdout: bool, stderr: bool) -> bytes:
+        if not record.log_path:
+            return b""
         entries, _ = read_existing(record.log_path, LogOptions(stdout=stdout, stderr=stderr))
         return b"".join(_encode_log(entry, record.tty, False) for entry in entries)
 
