@@ -106,6 +106,53 @@ def test_cp_with_a_stopped_container(wharf: WharfDaemon, tmp_path: Path) -> None
         wharf.docker("rm", "-f", name)
 
 
+def test_cp_reaches_the_volumes_of_a_stopped_container(wharf: WharfDaemon, tmp_path: Path) -> None:
+    """As Docker: a copy into or out of a container that does not run sees its volumes and binds."""
+    name = _name()
+    bound = tmp_path / "bound"
+    bound.mkdir()
+    (tmp_path / "in").write_text("into the volume\n")
+    wharf.docker("create", "--network", "none", "--name", name, "-v", "/vol1", "-v", f"{bound}:/deep/bound",
+                 "busybox", "sh", "-c", "cat /vol1/in > /vol1/out; echo from-bind > /deep/bound/made",
+                 check=True)  # fmt: skip
+    try:
+        wharf.docker("cp", str(tmp_path / "in"), f"{name}:/vol1/in", check=True)
+        wharf.docker("start", "-a", name, check=True)
+        wharf.docker("cp", f"{name}:/vol1/out", str(tmp_path / "out"), check=True)
+        assert (tmp_path / "out").read_text() == "into the volume\n"
+        wharf.docker("cp", f"{name}:/deep/bound/made", str(tmp_path / "made"), check=True)
+        assert (tmp_path / "made").read_text() == "from-bind\n"
+        assert "wharf-rootfs-" not in Path("/proc/self/mountinfo").read_text()  # all went with the root
+    finally:
+        wharf.docker("rm", "-f", "-v", name)
+
+
+def test_a_volume_destination_that_is_a_symlink_stays_in_the_container(
+    wharf: WharfDaemon, host_dir: Path, tmp_path: Path
+) -> None:
+    """The image's /data is a link to the host directory's path: mounting the volume for a copy
+    into the stopped container must follow it inside the root, never onto the host."""
+    name = _name()
+    wharf.docker("run", "--network", "none", "--name", name, "busybox", "ln", "-s", str(host_dir), "/data",
+                 check=True)  # fmt: skip
+    (tmp_path / "payload").write_text("payload\n")
+    try:
+        wharf.docker("commit", name, f"linked-{name}", check=True)
+        victim = _name()
+        wharf.docker("create", "--network", "none", "--name", victim, "-v", "/data", f"linked-{name}",
+                     "cat", "/data/payload", check=True)  # fmt: skip
+        try:
+            wharf.docker("cp", str(tmp_path / "payload"), f"{victim}:/data/payload", check=True)
+            assert sorted(os.listdir(host_dir)) == ["secret"]
+            # The volume was mounted at the link's target inside the container, where cat finds it.
+            assert wharf.docker("start", "-a", victim, check=True).stdout == "payload\n"
+        finally:
+            wharf.docker("rm", "-f", "-v", victim)
+    finally:
+        wharf.docker("rm", "-f", name)
+        wharf.docker("rmi", f"linked-{name}")
+
+
 def test_symlinks_in_the_container_do_not_reach_the_host(
     wharf: WharfDaemon, running: str, host_dir: Path, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
+from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.snapshots import Mount
@@ -75,8 +76,11 @@ def resolve_in_root(root_fd: int, path: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def container_root(supervisor: Supervisor, record: ContainerRecord) -> AsyncIterator[int]:
-    """An O_PATH fd of the container's root for the length of the block."""
+async def container_root(
+    supervisor: Supervisor, record: ContainerRecord, with_mount_points: bool = False
+) -> AsyncIterator[int]:
+    """An O_PATH fd of the container's root for the length of the block; `with_mount_points`: a
+    stopped container's volumes and binds are mounted in it, as its processes would see them."""
     if record.state.running and record.state.pid:
         try:
             fd = os.open(f"/proc/{record.state.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -94,13 +98,63 @@ async def container_root(supervisor: Supervisor, record: ContainerRecord) -> Asy
         try:
             fd = os.open(target, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
+                if with_mount_points:
+                    _bind_mount_points(fd, record.mount_points)
                 yield fd
             finally:
                 os.close(fd)
         finally:
+            # Lazy: takes the volumes bound inside along with the root.
             linux_mount.umount2(target, linux_mount.MNT_DETACH)
     finally:
         shutil.rmtree(target, ignore_errors=True)
+
+
+def _bind_mount_points(root_fd: int, points: list[dict[str, Any]]) -> None:
+    """Bind the container's volumes and bind mounts where it would see them, as Docker does for a
+    copy into or out of a stopped container; tmpfs mounts have nothing to show. Each destination is
+    resolved inside the root and mounted on through its fd, so a symlink can't move it to the host."""
+    for point in sorted(points, key=lambda p: os.path.normpath(p["Destination"]).count("/")):
+        if point["Type"] not in ("bind", "volume") or not point.get("Source"):
+            continue
+        try:
+            is_dir = os.path.isdir(point["Source"])
+            destination_fd = _mount_point_in_root(root_fd, point["Destination"], is_dir)
+        except OSError as err:
+            raise errdefs.System(f"cannot mount {point['Destination']} for the copy: {err}") from err
+        try:
+            linux_mount.mount(point["Source"], f"/proc/self/fd/{destination_fd}", None,
+                              linux_mount.MS_BIND | linux_mount.MS_REC)
+        finally:
+            os.close(destination_fd)
+
+
+def _mount_point_in_root(root_fd: int, destination: str, is_dir: bool) -> int:
+    """An O_PATH fd of `destination` inside the root, made (as the runtime would) when missing.
+    The path is resolved first, then walked without following any link: a link that appears
+    meanwhile is an error, not a way out."""
+    parts = [p for p in resolve_in_root(root_fd, destination).split("/") if p]
+    directory_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    parent_fd = os.open(f"/proc/self/fd/{root_fd}", directory_flags & ~os.O_NOFOLLOW)
+    try:
+        for name in parts[:-1]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+            child_fd = os.open(name, directory_flags, dir_fd=parent_fd)
+            os.close(parent_fd)
+            parent_fd = child_fd
+        if not parts:
+            return os.open(".", os.O_PATH | os.O_CLOEXEC, dir_fd=parent_fd)
+        name = parts[-1]
+        if is_dir:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+        else:
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=parent_fd))
+        return os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
 
 
 def _mount_all(mounts: list[Mount], target: str) -> None:

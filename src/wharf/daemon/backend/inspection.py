@@ -67,7 +67,7 @@ class InspectionService:
 
     async def stat_path(self, ref: str, path: str) -> dict[str, Any]:
         record = self._find(ref)
-        async with container_root(self._supervisor, record) as root_fd:
+        async with container_root(self._supervisor, record, with_mount_points=True) as root_fd:
             return await asyncio.to_thread(archive.path_stat, root_fd, path, record.id)
 
     async def get_archive(self, ref: str, path: str) -> tuple[dict[str, Any], IO[bytes]]:
@@ -75,7 +75,7 @@ class InspectionService:
         record = self._find(ref)
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115 - the caller closes it
         try:
-            async with container_root(self._supervisor, record) as root_fd:
+            async with container_root(self._supervisor, record, with_mount_points=True) as root_fd:
                 stat_info = await asyncio.to_thread(archive.path_stat, root_fd, path, record.id)
                 await asyncio.to_thread(archive.write_archive, root_fd, path, spool, record.id)
         except BaseException:
@@ -90,7 +90,7 @@ class InspectionService:
         record = self._find(ref)
         if record.host_config.get("ReadonlyRootfs"):
             raise errdefs.Forbidden("container rootfs is marked read-only")
-        async with container_root(self._supervisor, record) as root_fd:
+        async with container_root(self._supervisor, record, with_mount_points=True) as root_fd:
             await asyncio.to_thread(archive.extract_archive, root_fd, path, body, record.id,
                                     no_overwrite_dir_non_dir, copy_uid_gid)
 
