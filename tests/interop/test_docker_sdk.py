@@ -49,3 +49,37 @@ def test_images_list_and_get(client: docker.DockerClient) -> None:
     assert "busybox:latest" in image.tags
     assert image.id.startswith("sha256:")
     assert any(i.id == image.id for i in client.images.list())
+
+
+def test_attach_over_a_websocket(wharf: WharfDaemon, client: docker.DockerClient) -> None:
+    """/containers/{id}/attach/ws: output as binary messages, unframed (moby's one stream). The
+    docker SDK's ws attach speaks TCP only, so websocket-client (what the SDK uses) is handed the
+    daemon's unix socket."""
+    import socket
+
+    import websocket
+
+    def connect(query: str) -> websocket.WebSocket:
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.connect(wharf.socket)
+        return websocket.create_connection(f"ws://localhost/containers/{container['Id']}/attach/ws?{query}",
+                                           socket=unix, timeout=30)
+
+    api = client.api
+    container = api.create_container("busybox", "sh -c 'head -c 6; printf done'", stdin_open=True,
+                                     network_disabled=True)
+    try:
+        live = connect("stdin=1&stdout=1&stream=1")
+        api.start(container)
+        live.send_binary(b"typed ")
+        received = b""
+        while not received.endswith(b"done"):
+            received += live.recv()
+        live.close()
+        assert received == b"typed done"
+        assert api.wait(container, timeout=30)["StatusCode"] == 0
+        replay = connect("stdout=1&logs=1")
+        assert replay.recv() == b"typed done"
+        replay.close()
+    finally:
+        api.remove_container(container, force=True)

@@ -19,6 +19,7 @@ from wharf.daemon.routers.container.backend import ContainerBackend
 from wharf.daemon.server.hijack import hijack
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import STDERR, STDOUT, client_gone, frame, stream_content_type
+from wharf.daemon.server.websocket import WebSocketConnection
 
 log = logging.getLogger("wharfd.attach")
 
@@ -64,6 +65,7 @@ class ContainerRouter:
             ("POST", "/containers/{name}/restart", self.restart),
             ("POST", "/containers/{name}/wait", self.wait),
             ("POST", "/containers/{name}/attach", self.attach),
+            ("GET", "/containers/{name}/attach/ws", self.attach_websocket),
             ("POST", "/containers/{name}/resize", self.resize),
             ("GET", "/containers/{name}/logs", self.logs),
             ("POST", "/containers/{name}/pause", self.pause),
@@ -184,6 +186,29 @@ class ContainerRouter:
             return b""
         entries, _ = read_existing(record.log_path, LogOptions(stdout=stdout, stderr=stderr))
         return b"".join(_encode_log(entry, record.tty, False) for entry in entries)
+
+    async def attach_websocket(self, request: web.Request) -> web.StreamResponse:
+        record = self._backend.get(request.match_info["name"])
+        stdin, stdout, stderr = (bool_value(request, key) for key in ("stdin", "stdout", "stderr"))
+        replay = self._replay_raw(record, stdout, stderr) if bool_value(request, "logs") else b""
+        connection = await WebSocketConnection.accept(request)
+        try:
+            if bool_value(request, "stream"):
+                await self._backend.attach(record, connection, stdin, stdout, stderr, replay,
+                                           request.query.get("detachKeys", ""), raw_output=True)
+            elif replay:
+                await connection.write(replay)
+        except (ConnectionError, errdefs.WharfError) as err:
+            log.info("websocket attach to %s ended: %s", record.id, err)
+        finally:
+            await connection.wait_closed()
+        return connection.response
+
+    def _replay_raw(self, record: ContainerRecord, stdout: bool, stderr: bool) -> bytes:
+        if not record.log_path:
+            return b""
+        entries, _ = read_existing(record.log_path, LogOptions(stdout=stdout, stderr=stderr))
+        return b"".join(entry.data for entry in entries)
 
     async def attach(self, request: web.Request) -> web.StreamResponse:
         record = self._backend.get(request.match_info["name"])
