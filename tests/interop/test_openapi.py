@@ -106,7 +106,7 @@ def _concrete(path: str, method: str, objects: dict[str, str]) -> str:
     path = path.replace("/networks/{id}", "/networks/" + objects["network"])
     path = path.replace("/volumes/{name}", "/volumes/" + objects["volume"])
     path = path.replace("/images/{name}", "/images/" + objects["image"])
-    return path
+    return re.sub(r"\{[^}]*\}", "oa-missing", path)  # objects wharfd never has (swarm's)
 
 
 QUERIES = {"/rename": "?name=oa-renamed-" + uuid.uuid4().hex[:8], "/archive": "?path=/etc",

@@ -35,6 +35,7 @@ from wharf.daemon.routers.container_inspection.routes import InspectionRouter
 from wharf.daemon.routers.exec.routes import ExecRouter
 from wharf.daemon.routers.image.routes import ImageRouter
 from wharf.daemon.routers.openapi import routes as openapi_routes
+from wharf.daemon.routers.swarm.routes import SwarmRouter
 from wharf.daemon.routers.system.df import DiskUsageRouter
 from wharf.daemon.routers.system.routes import SystemRouter
 from wharf.daemon.server.app import make_app
@@ -74,6 +75,7 @@ class Daemon:
             DiskUsageRouter(DiskUsage(supervisor, self.images, self.containers, self._volume_store)).routes(),
             BuildRouter(BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
                                      data_root, runtime, cgroup_parent, self.containers.get)).routes(),
+            SwarmRouter().routes(),
             openapi_routes(),
         ])  # fmt: skip
 
