@@ -83,3 +83,17 @@ def test_attach_over_a_websocket(wharf: WharfDaemon, client: docker.DockerClient
         replay.close()
     finally:
         api.remove_container(container, force=True)
+
+
+def test_commit_right_after_start_of_a_short_container(client: docker.DockerClient) -> None:
+    """The SDK commits with pause=true; a container that exits meanwhile is committed as it is."""
+    api = client.api
+    for attempt in range(5):
+        container = api.create_container("busybox", ["touch", f"/made-{attempt}"], network_disabled=True)
+        try:
+            api.start(container)
+            image = api.commit(container["Id"], repository="committed-race", tag=str(attempt))
+            api.wait(container, timeout=30)
+            api.remove_image(image["Id"], force=True)
+        finally:
+            api.remove_container(container, force=True)

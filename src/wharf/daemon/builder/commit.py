@@ -15,6 +15,7 @@ from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.images import Image
+from wharf.containerd.core.tasks import TaskStatus
 from wharf.daemon.backend.image_changes import apply_changes
 from wharf.daemon.backend.images import DANGLING_PREFIX, ImageService, parse_reference
 from wharf.daemon.backend.record import ContainerRecord
@@ -62,7 +63,7 @@ class CommitService:
         base = await self._images.resolve(record.image_id)
         pause = request.pause and record.state.status is Status.RUNNING
         if pause:
-            await self._supervisor.tasks.pause(record.id)
+            pause = await self._pause_if_still_running(record.id)
         try:
             result = await self._supervisor.diff.diff(record.id, False, False)
         finally:
@@ -89,3 +90,18 @@ class CommitService:
         self._images.publish("commit" if target is None else "tag", state.image_id,
                              target.familiar() if target else "")  # fmt: skip
         return state.image_id
+
+    async def _pause_if_still_running(self, container_id: str) -> bool:
+        """Freeze the container for the copy; one that exited meanwhile (its exit not yet seen
+        here) is committed as it is, as Docker commits a stopped container."""
+        try:
+            await self._supervisor.tasks.pause(container_id)
+            return True
+        except errdefs.WharfError:
+            try:
+                info = await self._supervisor.tasks.get(container_id)
+            except errdefs.NotFound:
+                return False
+            if info.status is TaskStatus.RUNNING:
+                raise
+            return False
