@@ -1243,6 +1243,11 @@ class TasksStub:
                 request_serializer=wharf_dot_api_dot_containerd__pb2.TaskID.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.Pids.FromString,
                 _registered_method=True)
+        self.Update = channel.unary_unary(
+                '/wharf.containerd.v1.Tasks/Update',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.UpdateTaskRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
         self.Exec = channel.unary_unary(
                 '/wharf.containerd.v1.Tasks/Exec',
                 request_serializer=wharf_dot_api_dot_containerd__pb2.ExecProcessRequest.SerializeToString,
@@ -1360,6 +1365,12 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Update(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Exec(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -1470,6 +1481,11 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.ListPids,
                     request_deserializer=wharf_dot_api_dot_containerd__pb2.TaskID.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.Pids.SerializeToString,
+            ),
+            'Update': grpc.unary_unary_rpc_method_handler(
+                    servicer.Update,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.UpdateTaskRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
             ),
             'Exec': grpc.unary_unary_rpc_method_handler(
                     servicer.Exec,
@@ -1836,6 +1852,33 @@ class Tasks:
             '/wharf.containerd.v1.Tasks/ListPids',
             wharf_dot_api_dot_containerd__pb2.TaskID.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.Pids.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Update(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Tasks/Update',
+            wharf_dot_api_dot_containerd__pb2.UpdateTaskRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
@@ -2354,6 +2397,293 @@ class Diff:
             '/wharf.containerd.v1.Diff/Diff',
             wharf_dot_api_dot_containerd__pb2.DiffRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.DiffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class LeasesStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Create = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/Create',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.CreateLeaseRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Lease.FromString,
+                _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/Delete',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.LeaseID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
+        self.List = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/List',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseList.FromString,
+                _registered_method=True)
+        self.AddResource = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/AddResource',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeleteResource = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/DeleteResource',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListResources = channel.unary_unary(
+                '/wharf.containerd.v1.Leases/ListResources',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.LeaseID.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceList.FromString,
+                _registered_method=True)
+
+
+class LeasesServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Create(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Delete(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def List(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddResource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteResource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListResources(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_LeasesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Create': grpc.unary_unary_rpc_method_handler(
+                    servicer.Create,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.CreateLeaseRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Lease.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            ),
+            'List': grpc.unary_unary_rpc_method_handler(
+                    servicer.List,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.LeaseList.SerializeToString,
+            ),
+            'AddResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddResource,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            ),
+            'DeleteResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteResource,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            ),
+            'ListResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResources,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.LeaseID.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.LeaseResourceList.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'wharf.containerd.v1.Leases', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('wharf.containerd.v1.Leases', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Leases:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Create(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/Create',
+            wharf_dot_api_dot_containerd__pb2.CreateLeaseRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Lease.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/Delete',
+            wharf_dot_api_dot_containerd__pb2.LeaseID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def List(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/List',
+            wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.LeaseList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/AddResource',
+            wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/DeleteResource',
+            wharf_dot_api_dot_containerd__pb2.LeaseResourceRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Leases/ListResources',
+            wharf_dot_api_dot_containerd__pb2.LeaseID.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.LeaseResourceList.FromString,
             options,
             channel_credentials,
             insecure,

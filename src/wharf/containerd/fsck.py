@@ -6,13 +6,16 @@ present verified, and at least one. Every committed snapshot's parent exists and
 Every blob in the store hashes to its name; nothing stray sits among the blobs.
 
 Reads the database read-only, so it can run beside a live supervisor or after a crash.
-`python -m wharf.containerd.fsck ROOT` prints the problems and exits 1 if there are any.
+`python -m wharf.containerd.fsck ROOT` prints the problems and exits 1 if there are any; with
+`--unreferenced` it also lists the blobs and snapshots no image, container or live lease reaches
+(what the next garbage collection removes, unless they are new or mounted): not problems.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -146,14 +149,37 @@ def check_store(root: Path, all_blobs: bool = True) -> list[Problem]:
     return problems
 
 
+def unreferenced(root: Path) -> tuple[list[str], list[str]]:
+    """(blob digests, snapshot keys) that nothing the garbage collector counts as a root reaches."""
+    from wharf.containerd.gc import mark  # the collector's own marking, so the two can't disagree
+
+    db = sqlite3.connect(f"file:{root / 'wharf.db'}?mode=ro", uri=True)
+    try:
+        blob_dir = root / "content" / "blobs" / "sha256"
+        marks = mark(db, blob_dir)
+        snapshots = [key for (key,) in db.execute("SELECT key FROM snapshots ORDER BY id")]
+    finally:
+        db.close()
+    blobs = sorted("sha256:" + name for name in os.listdir(blob_dir) if len(name) == 64) if blob_dir.is_dir() else []
+    return ([d for d in blobs if d not in marks.content], [k for k in snapshots if k not in marks.snapshots])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    show_unreferenced = "--unreferenced" in args
+    args = [arg for arg in args if arg != "--unreferenced"]
     if len(args) != 1:
-        print("usage: python -m wharf.containerd.fsck ROOT", file=sys.stderr)
+        print("usage: python -m wharf.containerd.fsck [--unreferenced] ROOT", file=sys.stderr)
         return 2
     problems = check_store(Path(args[0]))
     for problem in problems:
         print(problem)
+    if show_unreferenced and (Path(args[0]) / "wharf.db").exists():
+        blobs, snapshots = unreferenced(Path(args[0]))
+        for digest in blobs:
+            print(f"unreferenced blob {digest}")
+        for key in snapshots:
+            print(f"unreferenced snapshot {key}")
     return 1 if problems else 0
 
 

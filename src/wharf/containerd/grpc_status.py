@@ -5,6 +5,8 @@ metadata, so the client rebuilds the very same category (several categories shar
 
 from __future__ import annotations
 
+import sqlite3
+
 import grpc
 
 from wharf import errdefs
@@ -46,8 +48,16 @@ _ERRDEFS_BY_STATUS: dict[grpc.StatusCode, type[errdefs.WharfError]] = {
 def status_of(err: BaseException) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str], ...]]:
     """(status code, details, trailing metadata) for an error raised by a plugin."""
     code = errdefs.code_of(err)
-    message = str(err) if isinstance(err, errdefs.WharfError) else f"{type(err).__name__}: {err}"
-    return _STATUS_BY_ERRDEFS.get(code, grpc.StatusCode.UNKNOWN), message, ((ERRDEFS_CODE_KEY, code),)
+    return _STATUS_BY_ERRDEFS.get(code, grpc.StatusCode.UNKNOWN), _describe(err), ((ERRDEFS_CODE_KEY, code),)
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, errdefs.WharfError):
+        return str(err)
+    if isinstance(err, sqlite3.OperationalError) and getattr(err, "sqlite_errorcode", 0) == sqlite3.SQLITE_FULL:
+        # The metadata store on a full disk: say it as every other write on a full disk says it.
+        return f"no space left on device: the metadata store cannot write ({err})"
+    return f"{type(err).__name__}: {err}"
 
 
 def error_of(err: grpc.aio.AioRpcError) -> errdefs.WharfError:

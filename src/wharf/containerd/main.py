@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 from wharf.containerd.distribution.registry import RegistryConfig
 from wharf.containerd.server import SupervisorConfig, serve
+
+
+def _env_float(name: str) -> float | None:
+    """A default from the environment (test daemons set WHARF_GC_GRACE for the supervisor wharfd starts)."""
+    value = os.environ.get(name, "")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
@@ -22,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
     parser.add_argument("--insecure-registry", action="append", default=[],
                         help="registry (host:port or CIDR) reachable over plain HTTP or unverified TLS")
     parser.add_argument("--registry-mirror", action="append", default=[], help="Docker Hub mirror URL")
+    parser.add_argument("--gc-grace", type=float, default=_env_float("WHARF_GC_GRACE"),
+                        help="seconds during which new content and snapshots are never garbage collected"
+                             " (default: $WHARF_GC_GRACE, else 60)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     config = SupervisorConfig(
@@ -32,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[SupervisorConfig, str]:
         runtime_root=Path(args.runtime_root).absolute() if args.runtime_root else None,
         registry=RegistryConfig(insecure_registries=args.insecure_registry, mirrors=args.registry_mirror),
     )
+    if args.gc_grace is not None:
+        config.gc_grace = args.gc_grace
     return config, args.log_level
 
 

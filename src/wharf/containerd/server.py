@@ -13,10 +13,16 @@ import grpc
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd.distribution.registry import RegistryConfig
 from wharf.containerd.distribution.service import RegistryDistributor
+from wharf.containerd.gc import DEFAULT_GRACE, GarbageCollector
 from wharf.containerd.plugins.content_local import LocalContentStore
 from wharf.containerd.plugins.diff_walking import WalkingDiffer
 from wharf.containerd.plugins.events_local import EventBroadcaster
-from wharf.containerd.plugins.metadata_sqlite import SqliteContainerStore, SqliteImageStore, open_db
+from wharf.containerd.plugins.metadata_sqlite import (
+    SqliteContainerStore,
+    SqliteImageStore,
+    SqliteLeaseManager,
+    open_db,
+)
 from wharf.containerd.plugins.runtime_shim import ShimTaskService
 from wharf.containerd.plugins.snapshots_overlay import OverlaySnapshotter
 from wharf.containerd.plugins.unpack import SnapshotUnpacker
@@ -26,6 +32,7 @@ from wharf.containerd.services.diff import DiffService
 from wharf.containerd.services.distribution import DistributionService
 from wharf.containerd.services.events import EventsService
 from wharf.containerd.services.images import ImagesService
+from wharf.containerd.services.leases import LeasesService
 from wharf.containerd.services.snapshots import SnapshotsService
 from wharf.containerd.services.tasks import TasksService
 
@@ -42,6 +49,8 @@ class SupervisorConfig:
     runtime: str = "wharf-runc"
     runtime_root: Path | None = None
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    gc_grace: float = DEFAULT_GRACE
+    """Seconds during which a new blob or snapshot is never collected, leased or not."""
 
 
 @dataclass
@@ -57,8 +66,12 @@ class LocalSupervisor:
     events: EventBroadcaster
     distribution: RegistryDistributor
     diff: WalkingDiffer | None = None
+    leases: SqliteLeaseManager | None = None
+    gc: GarbageCollector | None = None
 
     async def close(self) -> None:
+        if self.gc is not None:
+            self.gc.close()
         await self.tasks.close()
         await self.distribution.close()
 
@@ -68,25 +81,42 @@ async def build(config: SupervisorConfig) -> LocalSupervisor:
     config.state.mkdir(parents=True, exist_ok=True, mode=0o711)
     db = open_db(config.root / "wharf.db")
     events = EventBroadcaster()
-    content = LocalContentStore(config.root, db)
-    snapshots = OverlaySnapshotter(config.root, db)
+    collector: list[GarbageCollector] = []  # made last: the stores tell it about deletions
+
+    def collect_soon() -> None:
+        if collector:
+            collector[0].schedule()
+
+    leases = SqliteLeaseManager(db, on_delete=collect_soon)
+    content = LocalContentStore(config.root, db, leases)
+    snapshots = OverlaySnapshotter(config.root, db, leases)
     tasks_ref: list[ShimTaskService] = []
-    containers = SqliteContainerStore(db, has_task=lambda cid: bool(tasks_ref) and tasks_ref[0].has_task(cid))
+    containers = SqliteContainerStore(
+        db, has_task=lambda cid: bool(tasks_ref) and tasks_ref[0].has_task(cid), on_delete=collect_soon
+    )
     tasks = ShimTaskService(config.state, containers, snapshots, events, config.runtime, config.runtime_root)
     tasks_ref.append(tasks)
     await tasks.restore()
     unpacker = SnapshotUnpacker(content, snapshots)
     await unpacker.remove_interrupted()  # layers half extracted when the last run was killed
+    gc = GarbageCollector(db, content, snapshots, leases, grace=config.gc_grace)
+    collector.append(gc)
+    try:
+        await gc.collect()  # what a crash left unreferenced (and leases that expired meanwhile)
+    except Exception:  # noqa: BLE001 - a failed collection must not keep the supervisor down
+        log.exception("garbage collection at start-up failed")
     return LocalSupervisor(
         containers=containers,
         tasks=tasks,
         content=content,
         snapshots=snapshots,
-        images=SqliteImageStore(db),
+        images=SqliteImageStore(db, on_delete=collect_soon),
         unpacker=unpacker,
         events=events,
-        distribution=RegistryDistributor(content, config.registry),
+        distribution=RegistryDistributor(content, config.registry, leases),
         diff=WalkingDiffer(config.root, content, snapshots),
+        leases=leases,
+        gc=gc,
     )
 
 
@@ -103,6 +133,8 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     pb_grpc.add_TasksServicer_to_server(TasksService(supervisor.tasks), server)
     pb_grpc.add_EventsServicer_to_server(EventsService(supervisor.events), server)
     pb_grpc.add_DistributionServicer_to_server(DistributionService(supervisor.distribution), server)
+    if supervisor.leases is not None:
+        pb_grpc.add_LeasesServicer_to_server(LeasesService(supervisor.leases), server)
     if supervisor.diff is not None:
         pb_grpc.add_DiffServicer_to_server(DiffService(supervisor.diff), server)
     config.address.parent.mkdir(parents=True, exist_ok=True)

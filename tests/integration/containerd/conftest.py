@@ -70,6 +70,7 @@ class SupervisorProcess:
     base: Path
     runtime: str
     process: subprocess.Popen[bytes] | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def address(self) -> Path:
@@ -90,6 +91,7 @@ class SupervisorProcess:
                 "--runtime", self.runtime,
                 "--runtime-root", str(self.runtime_root),
                 "--log-level", "debug",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=log,

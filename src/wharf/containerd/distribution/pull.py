@@ -3,6 +3,11 @@ content store, verifying every digest. Unpacking the layers is the unpacker's jo
 
 Nothing half-pulled is visible: the caller binds the image name only after everything is stored,
 and the content store publishes each blob only once it is complete and verified.
+
+What a pull stores is kept from garbage collection by a lease (core/leases.py): the caller's, when
+the call runs under one (wharfd holds one from the pull until the image is named); else a lease of
+the pull's own that expires after `PULL_LEASE_EXPIRY` seconds, time for the caller to unpack and name
+the image. A layer already present joins the lease too, so an interrupted pull's blobs are reused.
 """
 
 from __future__ import annotations
@@ -16,6 +21,14 @@ from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.content import ContentStore
+from wharf.containerd.core.leases import (
+    CONTENT,
+    LeaseManager,
+    LeaseResource,
+    current_lease,
+    expiry_label,
+    using_lease,
+)
 from wharf.containerd.distribution.platform import Platform
 from wharf.containerd.distribution.registry import RegistryClient
 from wharf.oci import image as oci
@@ -25,6 +38,7 @@ MAX_CONCURRENT_DOWNLOADS = 3
 PROGRESS_STEP = 512 * 1024
 SOURCE_LABEL_PREFIX = "containerd.io/distribution.source."
 """Label on a blob naming the repository it came from, for cross-repository mounts on push."""
+PULL_LEASE_EXPIRY = 900.0
 
 
 @dataclass
@@ -101,9 +115,20 @@ def select_manifest(index: dict[str, Any], platform: Platform) -> oci.Descriptor
 
 
 async def pull(reference: Reference, content: ContentStore, registry: RegistryClient, platform: Platform,
-               progress: ProgressSink = lambda _: None, strict_platform: bool = False) -> PullResult:
+               progress: ProgressSink = lambda _: None, strict_platform: bool = False,
+               leases: LeaseManager | None = None) -> PullResult:
     """With `strict_platform` (a platform the user asked for), a single-platform image of another
-    platform is refused, as Docker does, before its layers are fetched."""
+    platform is refused, as Docker does, before its layers are fetched. With `leases` and no lease
+    of the caller's, the pull takes one of its own (see the module's doc)."""
+    if leases is not None and not current_lease.get():
+        lease = await leases.create("", {**expiry_label(PULL_LEASE_EXPIRY), "io.wharf.lease.purpose": "pull"})
+        with using_lease(lease.id):
+            return await _pull(reference, content, registry, platform, progress, strict_platform, leases)
+    return await _pull(reference, content, registry, platform, progress, strict_platform, leases)
+
+
+async def _pull(reference: Reference, content: ContentStore, registry: RegistryClient, platform: Platform,
+                progress: ProgressSink, strict_platform: bool, leases: LeaseManager | None) -> PullResult:
     repository = reference.path
     wanted = reference.digest or reference.tag or "latest"
     media_type, claimed, body = await registry.get_manifest(repository, wanted)
@@ -145,15 +170,19 @@ async def pull(reference: Reference, content: ContentStore, registry: RegistryCl
     limit = asyncio.Semaphore(MAX_CONCURRENT_DOWNLOADS)
     for layer in layers:
         progress(Progress(short_id(layer.digest), "Pulling fs layer"))
-    await asyncio.gather(*(_fetch_layer(layer, content, registry, repository, limit, progress) for layer in layers))
+    await asyncio.gather(
+        *(_fetch_layer(layer, content, registry, repository, limit, progress, leases) for layer in layers)
+    )
     return PullResult(target, manifest_descriptor, config, layers)
 
 
 async def _fetch_layer(layer: oci.Descriptor, content: ContentStore, registry: RegistryClient, repository: str,
-                       limit: asyncio.Semaphore, progress: ProgressSink) -> None:
+                       limit: asyncio.Semaphore, progress: ProgressSink, leases: LeaseManager | None) -> None:
     layer_id = short_id(layer.digest)
     try:
         await content.info(layer.digest)
+        if leases is not None and current_lease.get():
+            await leases.add_resource(current_lease.get(), LeaseResource(CONTENT, layer.digest))
         progress(Progress(layer_id, "Already exists"))
         return
     except errdefs.NotFound:

@@ -11,6 +11,7 @@ import aiohttp
 from wharf import errdefs
 from wharf.containerd.core.content import ContentStore
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
+from wharf.containerd.core.leases import LeaseManager
 from wharf.containerd.distribution import platform as platforms
 from wharf.containerd.distribution.auth import Credentials
 from wharf.containerd.distribution.pull import Progress, pull
@@ -23,7 +24,9 @@ _DONE = object()
 
 
 class RegistryDistributor:
-    def __init__(self, content: ContentStore, config: RegistryConfig | None = None) -> None:
+    def __init__(self, content: ContentStore, config: RegistryConfig | None = None,
+                 leases: LeaseManager | None = None) -> None:  # fmt: skip
+        self.leases = leases
         self.content = content
         self.config = config or RegistryConfig()
         self._session: aiohttp.ClientSession | None = None
@@ -54,7 +57,8 @@ class RegistryDistributor:
         for index, client in enumerate(sources):
 
             async def run(report: Any, client: RegistryClient = client) -> PullOutcome:
-                result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform))
+                result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform),
+                                    leases=self.leases)
                 return PullOutcome(result.target, result.manifest, result.config)
 
             try:

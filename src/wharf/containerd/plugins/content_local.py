@@ -2,7 +2,7 @@
 
 A blob is written to a temp file under `<root>/content/ingest/`, hashed as it arrives, checked against
 the expected digest, fsynced and renamed into place: a blob that is visible is whole and verified.
-Labels live in the metadata database."""
+Labels live in the metadata database. A blob written under a lease (core/leases.py) is added to it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from wharf import errdefs
 from wharf.containerd.core.content import ContentInfo
-from wharf.containerd.plugins.metadata_sqlite import MetadataDB
+from wharf.containerd.core.leases import CONTENT
+from wharf.containerd.plugins.metadata_sqlite import MetadataDB, SqliteLeaseManager
 from wharf.oci import digest as oci_digest
 
 
@@ -31,7 +32,8 @@ def _checked(digest: str) -> str:
 
 
 class LocalContentStore:
-    def __init__(self, root: Path, db: MetadataDB) -> None:
+    def __init__(self, root: Path, db: MetadataDB, leases: SqliteLeaseManager | None = None) -> None:
+        self._leases = leases
         self._blobs = root / "content" / "blobs" / "sha256"
         self._ingest = root / "content" / "ingest"
         self._blobs.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,8 @@ class LocalContentStore:
     ) -> ContentInfo:
         if expected is not None:
             _checked(expected)
+        if self._leases is not None:
+            self._leases.check_current()
         fd, temp_name = tempfile.mkstemp(dir=self._ingest, prefix="ingest-")
         temp = Path(temp_name)
         try:
@@ -103,6 +107,10 @@ class LocalContentStore:
             else "INSERT INTO content VALUES (?, ?, ?) ON CONFLICT(digest) DO NOTHING",
             (digest, json.dumps(labels or {}), now),
         )
+        if self._leases is not None:
+            # After the rename, in the same event-loop step as the row: the collector runs on this
+            # loop too, so it never sees the blob published but not yet leased.
+            self._leases.add_to_current(CONTENT, digest)
         return await self.info(digest)
 
     async def delete(self, digest: str) -> None:
@@ -111,6 +119,7 @@ class LocalContentStore:
         except FileNotFoundError as err:
             raise errdefs.NotFound(f"content {digest}: not found") from err
         self._db.execute("DELETE FROM content WHERE digest = ?", (digest,))
+        self._db.execute("DELETE FROM lease_resources WHERE type = ? AND id = ?", (CONTENT, digest))
 
     async def list(self) -> list[ContentInfo]:
         names = await asyncio.to_thread(os.listdir, self._blobs)

@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 from wharf import errdefs
+from wharf.containerd.core.leases import SNAPSHOTS
 from wharf.containerd.core.snapshots import Mount, SnapshotInfo, SnapshotKind
-from wharf.containerd.plugins.metadata_sqlite import MetadataDB
+from wharf.containerd.plugins.metadata_sqlite import MetadataDB, SqliteLeaseManager
 
 
 class OverlaySnapshotter:
-    def __init__(self, root: Path, db: MetadataDB) -> None:
+    def __init__(self, root: Path, db: MetadataDB, leases: SqliteLeaseManager | None = None) -> None:
+        self._leases = leases
         self._dir = root / "snapshots"
         self._dir.mkdir(parents=True, exist_ok=True)
         self._db = db
@@ -33,6 +35,16 @@ class OverlaySnapshotter:
         if row is None:
             raise errdefs.NotFound(f"snapshot {key}: not found")
         return row
+
+    def dir_of(self, snapshot_id: int) -> Path:
+        """The directory of the snapshot record `snapshot_id` (for the garbage collector)."""
+        return self._dir / str(snapshot_id)
+
+    def hold(self, key: str) -> None:
+        """Add an existing snapshot to the lease of the current call (an unpack that reuses a layer)."""
+        if self._leases is not None:
+            self._row(key)
+            self._leases.add_to_current(SNAPSHOTS, key)
 
     def _fs(self, snapshot_id: int) -> Path:
         return self._dir / str(snapshot_id) / "fs"
@@ -110,6 +122,8 @@ class OverlaySnapshotter:
             raise errdefs.InvalidArgument("snapshot key must not be empty")
         if parent and SnapshotKind(self._row(parent)["kind"]) != SnapshotKind.COMMITTED:
             raise errdefs.InvalidArgument(f"snapshot {parent}: parent is not committed")
+        if self._leases is not None:
+            self._leases.check_current()
         with self._db:  # one transaction: the record exists only if its directories do
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -124,6 +138,8 @@ class OverlaySnapshotter:
             (base / "fs").mkdir(parents=True)
             (base / "work").mkdir()
             os.chmod(base / "fs", 0o755)
+            if self._leases is not None:
+                self._leases.add_to_current(SNAPSHOTS, key)
 
     async def commit(self, name: str, key: str) -> None:
         row = self._row(key)
@@ -135,6 +151,8 @@ class OverlaySnapshotter:
             )
         except sqlite3.IntegrityError as err:
             raise errdefs.AlreadyExists(f"snapshot {name}: already exists") from err
+        if self._leases is not None:
+            self._leases.rename_snapshot(key, name)
         shutil.rmtree(self._dir / str(row["id"]) / "work", ignore_errors=True)
 
     async def remove(self, key: str) -> None:
@@ -143,6 +161,7 @@ class OverlaySnapshotter:
         if child is not None:
             raise errdefs.FailedPrecondition(f"snapshot {key}: has a child snapshot {child['key']}")
         self._db.execute("DELETE FROM snapshots WHERE id = ?", (row["id"],))
+        self._db.execute("DELETE FROM lease_resources WHERE type = ? AND id = ?", (SNAPSHOTS, key))
         await asyncio.to_thread(shutil.rmtree, self._dir / str(row["id"]), True)
 
     def _remove_orphan_dirs(self) -> None:

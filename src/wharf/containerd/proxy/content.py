@@ -11,7 +11,7 @@ from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
 from wharf.containerd.core.content import ContentInfo
 from wharf.containerd.grpc_status import error_of
-from wharf.containerd.proxy.rpc import CallGate, call
+from wharf.containerd.proxy.rpc import CallGate, call, lease_metadata
 
 _MESSAGE_CHUNK = 1 << 20
 
@@ -29,7 +29,7 @@ class ContentStoreProxy:
 
     async def read_chunks(self, digest: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         await self._gate.passed()
-        stream = self._stub.Read(pb.ReadContentRequest(digest=digest, chunk_size=chunk_size))
+        stream = self._stub.Read(pb.ReadContentRequest(digest=digest, chunk_size=chunk_size), metadata=lease_metadata())
         try:
             async for message in stream:
                 yield message.data
@@ -49,7 +49,7 @@ class ContentStoreProxy:
 
         await self._gate.passed()
         try:
-            return wire.content_info_from_pb(await self._stub.Write(requests()))
+            return wire.content_info_from_pb(await self._stub.Write(requests(), metadata=lease_metadata()))
         except grpc.aio.AioRpcError as err:
             raise error_of(err) from None
 

@@ -11,7 +11,7 @@ from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.grpc_status import error_of
-from wharf.containerd.proxy.rpc import CallGate, call
+from wharf.containerd.proxy.rpc import CallGate, call, lease_metadata
 from wharf.oci.image import Descriptor
 
 
@@ -33,7 +33,8 @@ class DistributionProxy:
     async def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
                    ) -> AsyncIterator[TransferProgress | PullOutcome]:
         await self._gate.passed()
-        call = self._stub.Pull(pb.PullRequest(reference=reference, platform=platform, auth=_auth(auth)))
+        call = self._stub.Pull(pb.PullRequest(reference=reference, platform=platform, auth=_auth(auth)),
+                               metadata=lease_metadata())
         try:
             async for event in call:
                 if event.done:

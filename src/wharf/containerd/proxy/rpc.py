@@ -2,7 +2,9 @@
 
 Calls pass a `CallGate` first: a call made after `events.subscribe()` is sent only once that
 subscription is live on the supervisor, so the events caused by the call (or by anything after it)
-can't be missed. This is what lets a client subscribe, then list tasks to catch up, without a gap."""
+can't be missed. This is what lets a client subscribe, then list tasks to catch up, without a gap.
+
+Every call carries the caller's lease (core/leases.py `current_lease`) as `containerd-lease` metadata."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from wharf.containerd.core.leases import LEASE_HEADER, current_lease
 from wharf.containerd.grpc_status import error_of
 
 Resp = TypeVar("Resp")
@@ -30,8 +33,15 @@ class CallGate:
             await asyncio.wait(list(self._pending))
 
 
+def lease_metadata() -> tuple[tuple[str, str], ...] | None:
+    """The metadata naming the current lease, or None outside one."""
+    lease_id = current_lease.get()
+    return ((LEASE_HEADER, lease_id),) if lease_id else None
+
+
 async def call(gate: CallGate, method: Callable[..., Awaitable[Resp]], request: Any, **kwargs: Any) -> Resp:
     await gate.passed()
+    kwargs.setdefault("metadata", lease_metadata())
     try:
         return await method(request, **kwargs)
     except grpc.aio.AioRpcError as err:

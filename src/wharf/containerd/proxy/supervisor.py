@@ -17,6 +17,7 @@ from wharf.containerd.proxy.diff import DifferProxy
 from wharf.containerd.proxy.distribution import DistributionProxy
 from wharf.containerd.proxy.events import EventServiceProxy
 from wharf.containerd.proxy.images import ImageStoreProxy, ImageUnpackerProxy
+from wharf.containerd.proxy.leases import LeaseManagerProxy
 from wharf.containerd.proxy.rpc import CallGate
 from wharf.containerd.proxy.snapshots import SnapshotterProxy
 from wharf.containerd.proxy.tasks import TaskServiceProxy
@@ -37,6 +38,7 @@ class Supervisor:
     distribution: DistributionProxy
     diff: DifferProxy
     channel: grpc.aio.Channel
+    leases: LeaseManagerProxy
 
     async def wait_ready(self, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
         """Unavailable unless the supervisor answers within `timeout` seconds."""
@@ -73,4 +75,5 @@ def connect(address: str) -> Supervisor:
         distribution=DistributionProxy(pb_grpc.DistributionStub(channel), gate),
         channel=channel,
         diff=DifferProxy(pb_grpc.DiffStub(channel), gate),
+        leases=LeaseManagerProxy(pb_grpc.LeasesStub(channel), gate),
     )

@@ -1,4 +1,5 @@
-"""Every RPC handler is wrapped so that a raised error leaves as its gRPC status (grpc_status)."""
+"""Every RPC handler is wrapped so that a raised error leaves as its gRPC status (grpc_status), and
+runs under the lease its caller named in the `containerd-lease` metadata (core/leases.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import grpc
 
 from wharf import errdefs
+from wharf.containerd.core.leases import LEASE_HEADER, using_lease
 from wharf.containerd.grpc_status import status_of
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,13 @@ Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
 StreamHandler = Callable[[Any, Req, grpc.aio.ServicerContext], AsyncIterator[Resp]]
+
+
+def _lease_of(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == LEASE_HEADER:
+            return value if isinstance(value, str) else value.decode()
+    return ""
 
 
 async def _abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
@@ -31,7 +40,8 @@ def unary(fn: Handler[Req, Resp]) -> Handler[Req, Resp]:
     @functools.wraps(fn)
     async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
         try:
-            return await fn(self, request, context)
+            with using_lease(_lease_of(context)):
+                return await fn(self, request, context)
         except Exception as err:  # noqa: BLE001 - every error leaves as a status
             await _abort(context, err)
             raise  # not reached: abort raises
@@ -43,8 +53,9 @@ def stream(fn: StreamHandler[Req, Resp]) -> StreamHandler[Req, Resp]:
     @functools.wraps(fn)
     async def wrapper(self: Any, request: Req, context: grpc.aio.ServicerContext) -> AsyncIterator[Resp]:
         try:
-            async for item in fn(self, request, context):
-                yield item
+            with using_lease(_lease_of(context)):
+                async for item in fn(self, request, context):
+                    yield item
         except Exception as err:  # noqa: BLE001
             await _abort(context, err)
 

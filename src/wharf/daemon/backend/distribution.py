@@ -13,6 +13,7 @@ from wharf import errdefs
 from wharf.api.units import human_size
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.core.images import Image
+from wharf.containerd.proxy.leases import leased
 from wharf.daemon.backend.images import REPO_DIGEST_LABEL, ImageService, LocalImage, parse_reference
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.oci import reference
@@ -65,7 +66,12 @@ class DistributionService:
         self._images = images
 
     async def pull(self, ref: reference.Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage:
-        """Pull `ref`, streaming Docker's progress messages through `send`."""
+        """Pull `ref`, streaming Docker's progress messages through `send`. Under a lease from the
+        first blob to the image record, so the garbage collector can't take what is not named yet."""
+        async with leased(self._supervisor, purpose="pull"):
+            return await self._pull(ref, platform, auth, send)
+
+    async def _pull(self, ref: reference.Reference, platform: str, auth: RegistryAuth, send: Send) -> LocalImage:
         name = str(ref)
         try:
             previous = (await self._supervisor.images.get(name)).target.digest

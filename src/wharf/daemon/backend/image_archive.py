@@ -3,7 +3,8 @@
 Save writes what Docker 25+ writes: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`)
 with uncompressed layer tars, plus Docker's `manifest.json` and `repositories`, so older Docker
 engines, skopeo (`oci-archive:`) and umoci all read it. Load accepts that, the older docker-archive
-and plain OCI layouts (see image_archive_reader), verifies everything, then stores, unpacks and names.
+and plain OCI layouts (see image_archive_reader), streamed into the content store as they arrive
+(image_archive_stream), verifies everything, then unpacks and names.
 """
 
 from __future__ import annotations
@@ -12,21 +13,25 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
+import logging
 import tarfile
-import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.images import Image
-from wharf.daemon.backend.image_archive_reader import ArchivePlan, LoadedImage, plan_archive
+from wharf.containerd.proxy.leases import leased
+from wharf.daemon.backend.image_archive_reader import ArchivePlan, LoadedImage, plan_members
+from wharf.daemon.backend.image_archive_stream import StreamedArchive, new_archive, receive
 from wharf.daemon.backend.images import DANGLING_PREFIX, ImageService, LocalImage, chain_ids
 from wharf.daemon.backend.layer_codec import GZIP_MAGIC, ZSTD_MAGIC
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.oci import image as oci
 from wharf.oci import reference
+
+log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 _CHUNK = 1 << 20
@@ -63,13 +68,9 @@ class ImageArchives:
         self._scratch = Path(scratch_dir)
         self._uncompressed_sizes: dict[str, int] = {}
         """diff id → uncompressed size (a diff id names exactly one byte stream: never stale)."""
-        if self._scratch.is_dir():  # spools of loads a crash cut short
+        if self._scratch.is_dir():  # spools of loads a crash cut short (loads spooled before they streamed)
             for leftover in self._scratch.glob("load-*"):
                 leftover.unlink(missing_ok=True)
-
-    def _scratch_dir(self) -> Path:
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        return self._scratch
 
     # -- save ---------------------------------------------------------------------------------
 
@@ -208,64 +209,55 @@ class ImageArchives:
     # -- load ---------------------------------------------------------------------------------
 
     async def load(self, body: AsyncIterator[bytes], send: Send) -> None:
-        """Spool the body (decompressing it if gzip'd), verify it all, then store and name."""
-        fd, spool_name = tempfile.mkstemp(dir=self._scratch_dir(), prefix="load-")
-        spool = Path(spool_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in _plain_archive(body):
-                    await asyncio.to_thread(out.write, chunk)
-            with open(spool, "rb") as archive:
-                try:
-                    tar = tarfile.open(fileobj=archive, mode="r:")
-                except tarfile.TarError as err:
-                    raise errdefs.InvalidArgument(f"invalid archive: not a tar: {err}") from None
-                with tar:
-                    plan = await asyncio.to_thread(_plan, tar)
-                    await self._store(plan, spool, send)
-        finally:
-            spool.unlink(missing_ok=True)
-
-    async def _store(self, plan: ArchivePlan, spool: Path, send: Send) -> None:
-        added: list[str] = []
-        new_layers: list[str] = []
-        """Chain ids this load unpacks first: a failed load removes them again (top first)."""
-        limit = asyncio.Semaphore(LOAD_CONCURRENCY)
-
-        async def store_blob(member: tarfile.TarInfo, digest: str) -> None:
-            async with limit:
-                if await self._has_blob(digest):
-                    return
-                try:
-                    await self._supervisor.content.write(_member_chunks(spool, member), expected=digest)
-                except errdefs.InvalidArgument as err:
-                    raise errdefs.InvalidArgument(f"invalid archive: {member.name}: {err}") from None
-                added.append(digest)
-
-        try:
-            members = [(source.info, source.digest) for source in plan.blobs.values()]
-            for member, _digest in members:
-                if member is None or not member.isreg() or member.issparse():
-                    raise errdefs.InvalidArgument("invalid archive: a layer is not a plain file")
+        """Stream the body (decompressed if gzip'd) into the content store as it arrives, under a
+        lease; verify it all; then unpack and name. A refused archive leaves nothing it brought."""
+        content = self._supervisor.content
+        async with leased(self._supervisor, purpose="load"):
+            archive = new_archive(content)
+            added: list[str] = []
+            new_layers: list[str] = []
+            """Chain ids this load unpacks first: a failed load removes them again (top first)."""
+            started = time.monotonic()
             try:
-                async with asyncio.TaskGroup() as group:
-                    for member, digest in members:
-                        group.create_task(store_blob(member, digest))  # type: ignore[arg-type]
-            except BaseExceptionGroup as failures:
-                raise failures.exceptions[0] from None
-            prepared = [await self._store_image(image, added) for image in plan.images]
+                await receive(_plain_archive(body), content, archive)
+                received = time.monotonic()
+                plan = await asyncio.to_thread(_plan, archive)
+                prepared = await self._prepare(plan, archive, added, new_layers)
+                log.debug("load: %d members received in %.2f s, planned, stored and unpacked in %.2f s",
+                         len(archive.stored), received - started, time.monotonic() - received)  # fmt: skip
+            except BaseException:
+                await self._forget([*archive.new_digests(), *added], new_layers)
+                raise
             for image, manifest_descriptor in prepared:
-                chains = chain_ids(list(json.loads(image.config)["rootfs"]["diff_ids"]))
-                new_layers += [chain for chain in chains if not await self._has_snapshot(chain)]
-                try:
-                    await self._supervisor.unpacker.unpack(manifest_descriptor.digest)
-                except errdefs.InvalidArgument as err:
-                    raise errdefs.InvalidArgument(f"invalid archive: {err}") from None
-        except BaseException:
-            await self._forget(added, new_layers)
-            raise
+                await self._name(image, manifest_descriptor, send)
+            await self._drop_unused(archive, prepared)
+
+    async def _prepare(self, plan: ArchivePlan, archive: StreamedArchive, added: list[str], new_layers: list[str]
+                       ) -> list[tuple[LoadedImage, oci.Descriptor]]:  # fmt: skip
+        """Check the stored layers are what the plan says, store manifests and configs, unpack."""
+        for source in plan.blobs.values():
+            stored = archive.stored_member(source.member)
+            if stored.digest != source.digest:
+                raise errdefs.InvalidArgument(f"invalid archive: {source.member}: unexpected commit digest "
+                                              f"{stored.digest}, expected {source.digest}")
+        prepared = [await self._store_image(image, added) for image in plan.images]
         for image, manifest_descriptor in prepared:
-            await self._name(image, manifest_descriptor, send)
+            chains = chain_ids(list(json.loads(image.config)["rootfs"]["diff_ids"]))
+            new_layers += [chain for chain in chains if not await self._has_snapshot(chain)]
+            try:
+                await self._supervisor.unpacker.unpack(manifest_descriptor.digest)
+            except errdefs.InvalidArgument as err:
+                raise errdefs.InvalidArgument(f"invalid archive: {err}") from None
+        return prepared
+
+    async def _drop_unused(self, archive: StreamedArchive, prepared: list[tuple[LoadedImage, oci.Descriptor]]) -> None:
+        """Members stored only because they might have been blobs (legacy `<id>/json`, `VERSION`…)."""
+        used = {digest for image, manifest in prepared
+                for digest in (manifest.digest, image.config_digest, *(layer.digest for layer in image.layers))}
+        for digest in archive.new_digests():
+            if digest not in used:
+                with contextlib.suppress(errdefs.WharfError):
+                    await self._supervisor.content.delete(digest)
 
     async def _store_image(self, image: LoadedImage, added: list[str]) -> tuple[LoadedImage, oci.Descriptor]:
         if image.manifest is None:
@@ -332,9 +324,9 @@ class ImageArchives:
                 await self._supervisor.content.delete(digest)
 
 
-def _plan(tar: tarfile.TarFile) -> ArchivePlan:
+def _plan(archive: StreamedArchive) -> ArchivePlan:
     try:
-        return plan_archive(tar)
+        return plan_members(archive)
     except (tarfile.TarError, EOFError) as err:
         raise errdefs.InvalidArgument(f"invalid archive: {err}") from None
 
@@ -363,16 +355,3 @@ async def _plain_archive(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def _member_chunks(spool: Path, member: tarfile.TarInfo) -> AsyncIterator[bytes]:
-    """A member's bytes, read through a file handle of its own (blobs are stored concurrently)."""
-    with open(spool, "rb") as archive:
-        archive.seek(member.offset_data)
-        left = member.size
-        while left > 0:
-            chunk = await asyncio.to_thread(archive.read, min(_CHUNK, left))
-            if not chunk:
-                raise errdefs.InvalidArgument(f"invalid archive: {member.name} is cut short")
-            left -= len(chunk)
-            yield chunk

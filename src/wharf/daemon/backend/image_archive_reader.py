@@ -392,7 +392,11 @@ def _host_entry(index: dict[str, Any], digest: str) -> oci.Descriptor:
 
 def plan_archive(tar: tarfile.TarFile) -> ArchivePlan:
     """Read and verify the whole archive; InvalidArgument names the first problem found."""
-    reader = ArchiveReader(tar)
+    return plan_members(ArchiveReader(tar))
+
+
+def plan_members(reader: ArchiveReader) -> ArchivePlan:
+    """`plan_archive` over any reader of the members (a spooled tar, or a streamed archive)."""
     planner = _Planner(reader)
     if reader.has("manifest.json"):
         images = planner.docker_images(reader.read_json("manifest.json"))

@@ -39,9 +39,12 @@ def _from_row(row: sqlite3.Row) -> Container:
 
 
 class SqliteContainerStore:
-    def __init__(self, db: MetadataDB, has_task: Callable[[str], bool] = lambda _id: False) -> None:
+    def __init__(self, db: MetadataDB, has_task: Callable[[str], bool] = lambda _id: False,
+                 on_delete: Callable[[], None] = lambda: None) -> None:  # fmt: skip
         self._db = db
         self._has_task = has_task
+        self._on_delete = on_delete
+        """Called after a container is deleted: its snapshot may now be garbage."""
 
     async def create(self, container: Container) -> Container:
         _validate(container)
@@ -98,3 +101,4 @@ class SqliteContainerStore:
         if self._has_task(container_id):
             raise errdefs.FailedPrecondition(f"container {container_id}: has a task, delete the task first")
         self._db.execute("DELETE FROM containers WHERE id = ?", (container_id,))
+        self._on_delete()

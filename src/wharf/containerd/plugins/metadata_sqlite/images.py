@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 
 from wharf import errdefs
 from wharf.containerd.core.images import Image
@@ -33,13 +34,16 @@ def _from_row(row: sqlite3.Row) -> Image:
 
 
 class SqliteImageStore:
-    def __init__(self, db: MetadataDB) -> None:
+    def __init__(self, db: MetadataDB, on_delete: Callable[[], None] = lambda: None) -> None:
         self._db = db
+        self._on_delete = on_delete
+        """Called after an image is deleted or retargeted: what it referenced may now be garbage."""
 
     async def get(self, name: str) -> Image:
         row = self._db.execute("SELECT * FROM images WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise errdefs.NotFound(f"image {name}: not found")
+        self._on_delete()
         return _from_row(row)
 
     async def list(self) -> list[Image]:
@@ -66,8 +70,10 @@ class SqliteImageStore:
             " RETURNING created_at",
             (image.name, json.dumps(image.target.to_json()), json.dumps(image.labels), now, now),
         ).fetchone()
+        self._on_delete()
         return Image(image.name, image.target, dict(image.labels), row["created_at"], now)
 
     async def delete(self, name: str) -> None:
         if self._db.execute("DELETE FROM images WHERE name = ?", (name,)).rowcount == 0:
             raise errdefs.NotFound(f"image {name}: not found")
+        self._on_delete()

@@ -12,6 +12,10 @@ Tables (JSON columns hold objects encoded with json.dumps):
   directory left by a crash can't be mistaken for a newer snapshot's.
 - content(digest PK, labels JSON, created_at): what the blob files can't hold; a blob without a row
   is still valid (labels empty).
+- leases(id PK, labels JSON, created_at): a lease protects what it references from garbage collection
+  until it is deleted or its `containerd.io/gc.expire` label (RFC 3339) has passed. (migration 2)
+- lease_resources(lease_id → leases ON DELETE CASCADE, type (`content` | `snapshots`), id (a digest, a
+  snapshot key or name), PRIMARY KEY (lease_id, type, id)). (migration 2)
 Times are nanoseconds since the epoch.
 """
 
@@ -48,5 +52,19 @@ MIGRATIONS: list[str] = [
         labels TEXT NOT NULL,
         created_at INTEGER NOT NULL
     );
+    """,
+    """
+    CREATE TABLE leases (
+        id TEXT PRIMARY KEY,
+        labels TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE lease_resources (
+        lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        PRIMARY KEY (lease_id, type, id)
+    );
+    CREATE INDEX lease_resources_by_resource ON lease_resources(type, id);
     """,
 ]

@@ -98,6 +98,7 @@ class SnapshotUnpacker:
     async def _apply(self, layer_digest: str, diff_id: str, chain_id: str, parent: str) -> None:
         with contextlib.suppress(errdefs.NotFound):
             await self._snapshots.stat(chain_id)
+            self._snapshots.hold(chain_id)  # reused: the unpack's lease keeps it until the image is named
             return
         blob = self._content.blob_path(layer_digest)
         if not blob.exists():
