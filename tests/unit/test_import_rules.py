@@ -20,6 +20,8 @@ ALLOWED = {
 }
 # wharfd reaches the supervisor only through its contracts and the gRPC proxy.
 DAEMON_ALLOWED_CONTAINERD = ("wharf.containerd.core", "wharf.containerd.proxy")
+# wharfd touches no container itself: no runtime code (cgroups, namespaces) and no shim in it.
+DAEMON_FORBIDDEN = {"runtime", "shim"}
 
 
 def _wharf_imports(path: Path) -> list[str]:
@@ -54,6 +56,16 @@ def test_imports_follow_the_design(source: Path) -> None:
             assert target in ALLOWED[part], f"{source}: {part} must not import {name}"
         elif part == "daemon" and target == "containerd":
             assert name.startswith(DAEMON_ALLOWED_CONTAINERD), f"{source}: wharfd must not import {name}"
+        elif part == "daemon":
+            assert target not in DAEMON_FORBIDDEN, f"{source}: wharfd must not import {name}"
+
+
+def test_wharfd_may_not_import_the_runtime(tmp_path: Path) -> None:
+    offender = PACKAGE / "daemon" / "backend" / "resource_update.py"
+    assert not [n for n in _wharf_imports(offender) if n.startswith(("wharf.runtime", "wharf.shim"))]
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("def apply():\n    from wharf.runtime import cgroups\n")
+    assert _wharf_imports(sneaky) == ["wharf.runtime", "wharf.runtime.cgroups"]
 
 
 def test_the_rules_can_fail(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ for by pid, so they never race with the shim's reaper, which only runs between h
 
 from __future__ import annotations
 
+import json
 import os
 import select
 
@@ -66,6 +67,18 @@ class Runtime:
             message = error_text(err or out, returncode)
             raise _category(message)(f"{os.path.basename(self.binary)} {args[0]}: {message}")
         return out
+
+    def update(self, container_id: str, resources: dict, scratch_dir: str) -> None:
+        """`update --resources FILE ID` (runc's form, which crun and wharf-runc take too): new
+        cgroup limits for a running container, given as the spec's linux.resources object."""
+        path = os.path.join(scratch_dir, "update-resources.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with open(fd, "w") as file:
+            json.dump(resources, file)
+        try:
+            self.run("update", "--resources", path, container_id)
+        finally:
+            os.unlink(path)
 
 
 def _read_to_end(*fds: int) -> list[bytes]:

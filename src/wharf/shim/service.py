@@ -8,6 +8,7 @@ final. Methods that act on one process take an optional `exec_id`; without it, t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
 from wharf import errdefs
@@ -79,6 +80,7 @@ class TaskService:
         self.init.runtime.run("start", self.id)
         if self.init.status == CREATED:
             self.init.status = RUNNING
+        self.init.take_available_output()
         reply({"pid": self.init.pid})
 
     def _start_exec(self, process: ExecProcess, reply: Reply) -> None:
@@ -211,11 +213,68 @@ class TaskService:
         listed = json.loads(self.init.runtime.run("ps", "--format", "json", self.id) or b"[]")
         reply({"pids": [int(pid) for pid in listed or []]})
 
+    def do_update(self, params: dict, reply: Reply) -> None:
+        """`{resources: OCI linux.resources, annotations: {..}}`: the runtime's `update`, then the
+        bundle's config.json keeps them (as containerd does), devices rules as they were."""
+        resources = params.get("resources")
+        annotations = params.get("annotations") or {}
+        if not isinstance(resources, dict) or not isinstance(annotations, dict):
+            raise errdefs.InvalidArgument("update needs resources (an OCI linux.resources object)")
+        if self.init.status not in (RUNNING, PAUSED) or self.init.reaped or self.deleted:
+            raise errdefs.FailedPrecondition(f"container {self.id} is not running")
+        resources = {key: value for key, value in resources.items() if key != "devices"}
+        spec = _read_bundle_spec(self.init.options.bundle)
+        for step in update_steps((spec.get("linux") or {}).get("resources") or {}, resources):
+            self.init.runtime.update(self.id, step, self.init.state_dir)
+        _store_in_bundle(self.init.options.bundle, spec, resources, annotations)
+        reply({})
+
     def do_shutdown(self, params: dict, reply: Reply) -> None:
         if not self.deleted:
             raise errdefs.FailedPrecondition("delete the task before shutting its shim down")
         self._on_shutdown()
         reply({})
+
+
+def update_steps(current: dict, wanted: dict) -> list[dict]:
+    """The `update` calls that take the cgroups from `current` to `wanted` (both linux.resources).
+    A memory limit above the memory+swap limit in force is refused by the kernel, so then the
+    new swap limit goes first, alone (runc orders its writes so; a runtime that writes the
+    memory limit first would fail without this)."""
+    old_swap = int((current.get("memory") or {}).get("swap") or 0)
+    memory = wanted.get("memory") or {}
+    limit, swap = int(memory.get("limit") or 0), memory.get("swap")
+    if swap is not None and old_swap > 0 and limit > old_swap:
+        return [{"memory": {"swap": swap}}, wanted]
+    return [wanted]
+
+
+def _bundle_config(bundle: str) -> str:
+    return os.path.join(bundle, "config.json")
+
+
+def _read_bundle_spec(bundle: str) -> dict:
+    try:
+        with open(_bundle_config(bundle)) as file:
+            spec = json.load(file)
+    except (OSError, ValueError) as err:
+        raise errdefs.FailedPrecondition(f"reading the bundle's config.json: {err}") from None
+    return spec if isinstance(spec, dict) else {}
+
+
+def _store_in_bundle(bundle: str, spec: dict, resources: dict, annotations: dict) -> None:
+    """config.json gets the new limits, so what the bundle says is what the cgroups hold (the
+    device rules stay as they were made)."""
+    linux = spec.setdefault("linux", {})
+    devices = (linux.get("resources") or {}).get("devices")
+    linux["resources"] = {**resources, **({"devices": devices} if devices is not None else {})}
+    if annotations:
+        spec["annotations"] = {**(spec.get("annotations") or {}), **{str(k): str(v) for k, v in annotations.items()}}
+    path = _bundle_config(bundle)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as file:
+        json.dump(spec, file)
+    os.replace(temporary, path)
 
 
 def _signal_number(signal: object) -> int:

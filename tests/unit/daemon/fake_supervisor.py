@@ -289,6 +289,7 @@ class FakeTasks:
         self.tasks: dict[str, FakeTask] = {}
         self.killed_with: dict[str, int] = {}
         self.created_options: dict[str, CreateTaskOptions] = {}
+        self.updated_resources: dict[str, dict[str, object]] = {}
         self._next_pid = 1000
 
     def _get(self, container_id: str) -> FakeTask:
@@ -365,6 +366,12 @@ class FakeTasks:
 
     async def pids(self, container_id: str) -> list[int]:
         return [self._get(container_id).pid]
+
+    async def update(
+        self, container_id: str, resources: dict[str, object], annotations: dict[str, str] | None = None
+    ) -> None:
+        self._get(container_id)
+        self.updated_resources[container_id] = resources
 
 
 class FakeDistribution:

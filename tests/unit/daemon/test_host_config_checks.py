@@ -81,6 +81,6 @@ def test_update_merges_and_refuses_without_changing() -> None:
     updated, warnings = resource_update.prepare(current, {"NanoCpus": 500_000_000, "RestartPolicy": {"Name": "always"}})
     assert updated["NanoCpus"] == 500_000_000 and updated["CpuQuota"] == 0
     assert updated["RestartPolicy"] == {"Name": "always", "MaximumRetryCount": 0} and warnings == []
-    with pytest.raises(errdefs.InvalidArgument, match="update the memoryswap at the same time"):
+    with pytest.raises(errdefs.Conflict, match="update the memoryswap at the same time"):
         resource_update.prepare(current, {"Memory": 256 * MB})
     assert current["Memory"] == 64 * MB and current["CpuQuota"] == 20000

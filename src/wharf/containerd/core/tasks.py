@@ -75,6 +75,14 @@ class TaskService(Protocol):
 
     async def pids(self, container_id: str) -> list[int]: ...
 
+    async def update(
+        self, container_id: str, resources: dict[str, object], annotations: dict[str, str] | None = None
+    ) -> None:
+        """New cgroup limits for the running task (`docker update`): `resources` is an OCI
+        `linux.resources` object, applied by the runtime's `update` verb, then kept in the bundle's
+        config.json (with `annotations` merged in). FailedPrecondition unless the task is running
+        or paused; InvalidArgument when the runtime or the kernel refuses the values."""
+
     # -- exec: extra processes in a running task (docker exec) ---------------------------------
     # An exec's info is a TaskInfo whose `id` is the exec id and whose attach_socket is the task's
     # (the attach header names the exec: `"exec_id"`).

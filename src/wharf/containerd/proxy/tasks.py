@@ -61,6 +61,14 @@ class TaskServiceProxy:
     async def pids(self, container_id: str) -> list[int]:
         return list((await call(self._gate, self._stub.ListPids, pb.TaskID(container_id=container_id))).pids)
 
+    async def update(
+        self, container_id: str, resources: dict[str, object], annotations: dict[str, str] | None = None
+    ) -> None:
+        request = pb.UpdateTaskRequest(
+            container_id=container_id, resources_json=json.dumps(resources).encode(), annotations=annotations or {}
+        )
+        await call(self._gate, self._stub.Update, request)
+
     # -- exec -----------------------------------------------------------------------------------
 
     async def exec(

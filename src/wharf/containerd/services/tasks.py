@@ -78,6 +78,17 @@ class TasksService(pb_grpc.TasksServicer):
     async def ListPids(self, request: pb.TaskID, context: grpc.aio.ServicerContext) -> pb.Pids:
         return pb.Pids(pids=await self._tasks.pids(request.container_id))
 
+    @unary
+    async def Update(self, request: pb.UpdateTaskRequest, context: grpc.aio.ServicerContext) -> pb.Empty:
+        try:
+            resources = json.loads(request.resources_json or b"{}")
+        except ValueError as err:
+            raise errdefs.InvalidArgument(f"update {request.container_id}: invalid resources JSON: {err}") from None
+        if not isinstance(resources, dict):
+            raise errdefs.InvalidArgument(f"update {request.container_id}: the resources must be a JSON object")
+        await self._tasks.update(request.container_id, resources, dict(request.annotations))
+        return pb.Empty()
+
     # -- exec -----------------------------------------------------------------------------------
 
     @unary

@@ -1,9 +1,9 @@
 """`docker update` (POST /containers/{id}/update): which HostConfig fields change, Docker's checks
-on the result, and applying the new limits to a running container's cgroups."""
+on the result; a running container gets the new limits through the supervisor (wharfd writes no
+cgroup itself)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
 from typing import Any
@@ -12,6 +12,7 @@ from wharf import errdefs
 from wharf.daemon import ocispec
 from wharf.daemon.backend import host_config_checks, restart_policy
 from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.backend.supervisor import Supervisor
 
 # Docker's UpdateConfig: the Resources it can change (0 / "" / null means "leave as it is").
 UPDATABLE = (
@@ -20,8 +21,8 @@ UPDATABLE = (
 )  # fmt: skip
 
 
-def prepare(host_config: dict[str, Any], body: Any) -> tuple[dict[str, Any], list[str]]:
-    """(the container's new HostConfig, warnings); InvalidArgument leaves the container as it was."""
+def prepare(host_config: dict[str, Any], body: Any, container_id: str = "") -> tuple[dict[str, Any], list[str]]:
+    """(the container's new HostConfig, warnings); an error leaves the container as it was."""
     if not isinstance(body, dict):
         raise errdefs.InvalidArgument("invalid JSON: the body must be a JSON object")
     host_config_checks.check_types({}, body)
@@ -36,8 +37,10 @@ def prepare(host_config: dict[str, Any], body: Any) -> tuple[dict[str, Any], lis
         updated["NanoCpus"] = 0
     memory, swap = int(updated.get("Memory") or 0), int(updated.get("MemorySwap") or 0)
     if body.get("Memory") and not body.get("MemorySwap") and swap > 0 and memory > swap:
-        raise errdefs.InvalidArgument(
-            "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"
+        # Docker's words and category (409) for a clash with the limit already set.
+        raise errdefs.Conflict(
+            f"Cannot update container {container_id}: Memory limit should be smaller than already set "
+            "memoryswap limit, update the memoryswap at the same time"
         )
     warnings = host_config_checks.verify_resources(updated, update=True)
     policy = body.get("RestartPolicy")
@@ -52,40 +55,26 @@ def prepare(host_config: dict[str, Any], body: Any) -> tuple[dict[str, Any], lis
     return updated, warnings
 
 
-def _cgroups_path(record: ContainerRecord, default_parent: str) -> str:
-    parent = (record.host_config.get("CgroupParent") or default_parent or "/wharf").rstrip("/")
-    return f"{parent}/{record.id}"
-
-
-def _apply(cgroups_path: str, container_id: str, host_config: dict[str, Any]) -> None:
-    from wharf.runtime import cgroups
-    from wharf.runtime.specconv import parse_resources
-
+def live_resources(host_config: dict[str, Any]) -> dict[str, Any]:
+    """The OCI linux.resources a running container gets (its device rules stay as made at create)."""
     resources = ocispec.resources_of(host_config)
     resources.pop("devices", None)
-    manager = cgroups.for_container(cgroups_path, container_id)
+    return resources
+
+
+async def apply_live(supervisor: Supervisor, record: ContainerRecord, host_config: dict[str, Any]) -> None:
+    """The supervisor has the task's runtime apply the new limits (`runc update`), as dockerd asks
+    containerd's tasks.Update. A refusal is Docker's 500 `Cannot update container ID: ...`; a task
+    that is gone or stopping is no error: the new HostConfig applies at the next start."""
     try:
-        manager.update(parse_resources(resources))
-    except OSError:
-        # Raising memory above the old memory+swap limit needs the swap limit raised first.
-        swap = resources.get("memory", {}).get("swap")
-        if swap is None:
-            raise
-        manager.update(parse_resources({"memory": {"swap": swap}}))
-        manager.update(parse_resources(resources))
+        await supervisor.tasks.update(record.id, live_resources(host_config))
+    except (errdefs.NotFound, errdefs.FailedPrecondition):
+        return
+    except errdefs.WharfError as err:
+        raise errdefs.System(f"Cannot update container {record.id}: {err}") from None
 
 
-async def apply_live(record: ContainerRecord, host_config: dict[str, Any], default_parent: str) -> None:
-    """Write the new limits into the running container's cgroups (as `runc update` does)."""
-    try:
-        await asyncio.to_thread(_apply, _cgroups_path(record, default_parent), record.id, host_config)
-    except OSError as err:
-        raise errdefs.InvalidArgument(
-            f"Cannot update container {record.id}: {err.strerror or err}: {err.filename or ''}".rstrip(": ")
-        ) from None
-
-
-async def store_in_spec(supervisor: Any, container_id: str, host_config: dict[str, Any]) -> None:
+async def store_in_spec(supervisor: Supervisor, container_id: str, host_config: dict[str, Any]) -> None:
     """The supervisor's copy of the OCI spec gets the new limits, so the next start has them
     (the device rules made at create stay as they were)."""
     container = await supervisor.containers.get(container_id)

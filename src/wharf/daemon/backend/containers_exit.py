@@ -1,0 +1,140 @@
+"""Exits (pushed by the supervisor's /tasks/exit event): state, task delete, waiters, restart policy,
+--rm; matching records with the supervisor's tasks after a restart; `docker wait`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from wharf import errdefs
+from wharf.containerd.core.tasks import TaskStatus
+from wharf.daemon.backend import record as records
+from wharf.daemon.backend import restart_policy
+from wharf.daemon.backend.containers_base import EXITED_UNKNOWN, ContainerServiceBase
+from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.backend.state import Status
+from wharf.daemon.backend.timefmt import now_ns
+
+log = logging.getLogger("wharfd.containers")
+
+
+class ContainerExits(ContainerServiceBase):
+
+    def task_exited(self, container_id: str, exit_code: int, exited_at: int) -> None:
+        """From the supervisor's /tasks/exit event (or a reconcile): handled in the background."""
+        self._spawn(self._handle_exit(container_id, exit_code, exited_at))
+
+    async def _handle_exit(self, container_id: str, exit_code: int, exited_at: int) -> None:
+        try:
+            record = self._index.get(container_id)
+        except errdefs.NotFound:
+            return
+        if record.id != container_id:
+            return
+        async with self._lock(container_id):
+            if not record.state.running:
+                return  # already handled (duplicate event, or a reconcile raced the event)
+            await self._drain_attach_sessions(container_id)
+            # Keep the exit before the task (and its exit status) goes: a wharfd killed between
+            # the two finds it in reconcile instead of reporting EXITED_UNKNOWN.
+            record.state.exit_code, record.state.finished_at = exit_code, exited_at or now_ns()
+            records.save(record)
+
+            async def delete_task() -> None:
+                try:
+                    await self._delete_task(container_id)
+                except errdefs.WharfError as err:
+                    log.warning("deleting the task of %s: %s", container_id, err)
+
+            # The init has exited: the runtime's delete and the network's release (CNI DELs)
+            # are independent, so they run together; volumes are unmounted after both.
+            await asyncio.gather(delete_task(), self._detach_network(record))
+            await self._detach_storage_and_network(record, network=False)
+            record.state.set_exited(exit_code, exited_at)
+            restart = restart_policy.should_restart(
+                record.host_config, exit_code, record.restart_count, record.manually_stopped
+            )
+            if restart:
+                record.state.status = Status.RESTARTING
+            records.save(record)
+            self._publish(record, "die", exitCode=str(exit_code))
+            self._resolve(self._exit_waiters, container_id, exit_code)
+        if restart:
+            self._spawn(self._restart_later(record))
+        elif record.auto_remove:
+            await self._destroy(record, remove_volumes=True)
+
+    async def _restart_later(self, record: ContainerRecord) -> None:
+        await asyncio.sleep(restart_policy.delay_seconds(record.restart_count))
+        if record.state.status is not Status.RESTARTING or record.manually_stopped:
+            return
+        record.restart_count += 1
+        record.state.status = Status.EXITED
+        try:
+            await self.start(record.id, by_policy=True)
+        except errdefs.WharfError as err:
+            log.warning("restarting %s: %s", record.id, err)
+
+    async def start_restartable(self) -> None:
+        """At daemon start: containers whose restart policy wants them up (`always`, and
+        `unless-stopped` unless a user stopped them)."""
+        for record in list(self._index):
+            if record.state.running or not record.has_been_started:
+                continue
+            if restart_policy.starts_with_daemon(record.host_config, record.manually_stopped):
+                try:
+                    await self.start(record.id, by_policy=True)
+                except errdefs.WharfError as err:
+                    log.warning("starting %s (restart policy): %s", record.id, err)
+
+    async def reconcile(self) -> None:
+        """Match recorded states with the supervisor's tasks (after wharfd or the supervisor
+        restarted). Exits found here are fully handled before this returns, so the API never
+        shows a container running whose process is gone."""
+        tasks = {task.id: task for task in await self._supervisor.tasks.list()}
+        work: list[Awaitable[Any]] = []
+        for record in list(self._index):
+            task = tasks.get(record.id)
+            if record.state.status is Status.RESTARTING and task is None:
+                self._spawn(self._restart_later(record))  # wharfd stopped during the back-off
+            elif record.state.running:
+                if task is None and record.state.finished_at:  # exit kept, task gone (see _handle_exit)
+                    work.append(self._handle_exit(record.id, record.state.exit_code, record.state.finished_at))
+                elif task is None:
+                    work.append(self._handle_exit(record.id, EXITED_UNKNOWN, now_ns()))
+                elif task.status is TaskStatus.STOPPED or task.exit_status is not None:
+                    status = task.exit_status
+                    work.append(self._handle_exit(record.id, status.code if status else EXITED_UNKNOWN,
+                                                  status.exited_at if status else now_ns()))
+                elif task.pid and task.pid != record.state.pid:
+                    record.state.pid = task.pid
+                    records.save(record)
+            else:
+                if task is not None and task.status is TaskStatus.STOPPED:
+                    work.append(self._delete_task(record.id))
+                if record.auto_remove and record.has_been_started:
+                    work.append(self._destroy(record, remove_volumes=True))
+        results = await asyncio.gather(*work, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning("reconciling: %s", result)
+
+
+    def wait(self, ref: str, condition: str) -> asyncio.Future[int]:
+        """A future of the exit code, registered now (the CLI waits before it starts)."""
+        record = self.get(ref)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if condition in ("", "not-running"):
+            if not record.state.running:
+                future.set_result(record.state.exit_code)
+            else:
+                self._exit_waiters.setdefault(record.id, []).append(future)
+        elif condition == "next-exit":
+            self._exit_waiters.setdefault(record.id, []).append(future)
+        elif condition == "removed":
+            self._removed_waiters.setdefault(record.id, []).append(future)
+        else:
+            raise errdefs.InvalidArgument(f"invalid condition: {condition!r}")
+        return future
