@@ -336,20 +336,12 @@ def test_workload_survives_random_kills(daemon: WharfDaemon, registry: Registry)
         daemon.docker("volume", "rm", name, check=True)
     time.sleep(0.5)
     leaks = snapshot(daemon).leaks_since(baseline)
-    # Known issue (reported): a runtime killed inside `create` leaves the container's cgroup.
-    known = [c for c in leaks.get("cgroups", []) if Path(c).name in expected.interrupted_creates]
-    if known:
-        print(f"KNOWN LEAK: cgroups of interrupted `runtime create`: {sorted({Path(c).name for c in known})}")
-        leaks["cgroups"] = [c for c in leaks["cgroups"] if c not in known]
-        leaks = {kind: items for kind, items in leaks.items() if items}
     leaked_ids = {Path(item).name for items in leaks.values() for item in items} | {
         Path(item).parent.name for item in leaks.get("mounts", [])}
     related = [line for line in daemon.log().splitlines() if any(i in line for i in leaked_ids if len(i) == 64)]
-    message = f"leaked after removing everything: {leaks}\n" + "\n".join(injected + related[-30:])
-    if leaks and not os.environ.get("WHARF_FAULT_STRICT_LEAKS"):
-        # Known (see the reliability report): after some kills a bundle mount, a cgroup or the
-        # NAT rules of a container outlive its removal. Visible, not yet fixed.
-        pytest.xfail(message)
+    message = (f"leaked after removing everything: {leaks}\n"
+               f"creates interrupted by a runtime kill: {sorted(expected.interrupted_creates)}\n"
+               + "\n".join(injected + related[-30:]))
     assert not leaks, message
 
 

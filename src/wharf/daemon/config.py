@@ -32,6 +32,8 @@ class DaemonConfig:
     tlscert: str = ""
     tlskey: str = ""
     allow_insecure_tcp: bool = False
+    userns_remap: str = ""
+    """`default` or `<user>[:<group>]`: containers' root is that user's subordinate id range."""
     """The default bridge network's subnet (`--default-subnet`; empty: from Wharf's pools)."""
 
     @property
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="preferred Docker Hub mirror (repeatable)")
     parser.add_argument("-b", "--bridge", help="bridge device of the default network (default wharf0)")
     parser.add_argument("--default-subnet", help="subnet of the default bridge network, e.g. 172.29.0.0/16")
+    parser.add_argument("--userns-remap", help="user/group for user namespaces: default or <user>[:<group>]")
     return parser
 
 

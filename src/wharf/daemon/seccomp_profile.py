@@ -2,82 +2,116 @@
 (`--security-opt seccomp=<profile JSON>`, in Docker's profile format), or none (`unconfined`,
 `--privileged`).
 
-The default profile refuses, with EPERM, the system calls that Docker's documentation lists as
-blocked by its default profile: kernel modules, keyrings, clocks, reboot, swap, accounting, BPF,
-perf, the mount API, namespaces (`unshare`, `setns`, `clone` with namespace flags), process memory
-access across processes, handle-based opens, io_uring… Most are allowed again by the capability
-that guards them in the kernel when the container is given it (as Docker's profile does). `clone3`
-answers ENOSYS so that C libraries fall back to `clone`, whose flags can be checked.
+Both are resolved per container as Docker does: a profile is a list of conditional rules, and a
+rule is kept only if the container's bounding capabilities, the architecture and the kernel meet
+its conditions. The default profile (`seccomp_default`) is an allow-list: whatever it does not
+allow fails with EPERM, so calls the kernel added after it was written are refused too.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from wharf import errdefs
+from wharf.daemon.seccomp_default import ARCH_MAP, EPERM, RULES, ArgCondition, Rule
 
-EPERM = 1
-ENOSYS = 38
-
-ARCHITECTURES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
-
-ALWAYS_BLOCKED = [
-    "add_key", "keyctl", "request_key",  # keyrings are not namespaced
-    "kexec_load", "kexec_file_load", "create_module", "get_kernel_syms", "query_module", "nfsservctl",
-    "uselib", "ustat", "sysfs", "_sysctl", "vm86", "vm86old", "userfaultfd",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
-]
-
-# Blocked unless the container holds the capability named.
-BLOCKED_WITHOUT = {
-    "CAP_SYS_ADMIN": [
-        "mount", "umount", "umount2", "pivot_root", "unshare", "setns", "sethostname", "setdomainname",
-        "quotactl", "lookup_dcookie", "fanotify_init", "name_to_handle_at", "open_tree", "move_mount",
-        "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "bpf", "perf_event_open", "swapon",
-        "swapoff", "syslog",
-    ],
-    "CAP_SYS_BOOT": ["reboot"],
-    "CAP_SYS_MODULE": ["init_module", "finit_module", "delete_module"],
-    "CAP_SYS_PTRACE": ["process_vm_readv", "process_vm_writev", "kcmp", "ptrace"],
-    "CAP_SYS_TIME": ["settimeofday", "stime", "clock_settime", "clock_adjtime", "adjtimex"],
-    "CAP_SYS_RAWIO": ["iopl", "ioperm"],
-    "CAP_SYS_PACCT": ["acct"],
-    "CAP_SYS_NICE": ["mbind", "set_mempolicy", "move_pages", "get_mempolicy"],
-    "CAP_DAC_READ_SEARCH": ["open_by_handle_at"],
-}
-
-CLONE_NAMESPACE_FLAGS = {
-    "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
-    "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
-    "CLONE_NEWNET": 0x40000000, "CLONE_NEWTIME": 0x00000080,
-}
+# platform.machine() -> Go's architecture name, which profiles' "arches" conditions use.
+_GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "s390x": "s390x",
+            "riscv64": "riscv64", "ppc64le": "ppc64le", "armv7l": "arm"}
 
 
-def _errno_rule(names: list[str], errno: int = EPERM) -> dict[str, Any]:
-    return {"names": sorted(names), "action": "SCMP_ACT_ERRNO", "errnoRet": errno}
+def native_arch() -> str:
+    machine = platform.machine()
+    return _GO_ARCH.get(machine, machine)
+
+
+def kernel_version() -> tuple[int, int]:
+    found = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def _applies(rule: Rule, held: set[str], arch: str, kernel: tuple[int, int]) -> bool:
+    if rule.needs and not rule.needs <= held:
+        return False
+    if rule.unless & held:
+        return False
+    if rule.arches and arch not in rule.arches:
+        return False
+    if arch in rule.not_arches:
+        return False
+    if rule.below_kernel is not None and kernel >= rule.below_kernel:
+        return False
+    return rule.min_kernel is None or kernel >= rule.min_kernel
+
+
+def resolve(default_action: str, default_errno: int | None, architectures: list[str], rules: Iterable[Rule],
+            capabilities: Iterable[str], arch: str | None = None,
+            kernel: tuple[int, int] | None = None) -> dict[str, Any]:
+    """linux.seccomp for a container holding `capabilities` (its bounding set, CAP_* names)."""
+    held, arch = set(capabilities), arch or native_arch()
+    kernel = kernel or kernel_version()
+    syscalls = []
+    for rule in rules:
+        if not _applies(rule, held, arch, kernel):
+            continue
+        entry: dict[str, Any] = {"names": list(rule.names), "action": rule.action}
+        if rule.errno is not None:
+            entry["errnoRet"] = rule.errno
+        if rule.args:
+            entry["args"] = [condition.as_oci() for condition in rule.args]
+        syscalls.append(entry)
+    seccomp: dict[str, Any] = {"defaultAction": default_action, "architectures": architectures,
+                               "syscalls": syscalls}
+    if default_errno is not None:
+        seccomp["defaultErrnoRet"] = default_errno
+    return seccomp
 
 
 def default_profile(capabilities: list[str]) -> dict[str, Any]:
     """Wharf's default filter for a container holding `capabilities` (CAP_* names)."""
-    held = set(capabilities)
-    blocked = list(ALWAYS_BLOCKED)
-    for capability, names in BLOCKED_WITHOUT.items():
-        if capability not in held:
-            blocked += names
-    # The kernel allows ptrace only within the container's pid namespace anyway; Docker allows it
-    # on modern kernels too, so keep it when the rest of CAP_SYS_PTRACE's calls are refused.
-    if "ptrace" in blocked:
-        blocked.remove("ptrace")
-    syscalls = [_errno_rule(blocked), _errno_rule(["clone3"], ENOSYS)]
-    if "CAP_SYS_ADMIN" not in held:
-        # clone with a namespace flag: one rule per flag (masked equality), as "any flag set".
-        for flag in CLONE_NAMESPACE_FLAGS.values():
-            syscalls.append({
-                "names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": EPERM,
-                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
-            })
-    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": list(ARCHITECTURES), "syscalls": syscalls}
+    architectures = list(ARCH_MAP.get(native_arch(), ()))
+    return resolve("SCMP_ACT_ERRNO", EPERM, architectures, RULES, capabilities)
+
+
+# ---- profiles in Docker's format ------------------------------------------------------------------
+
+def _fail(why: str) -> errdefs.InvalidArgument:
+    return errdefs.InvalidArgument(f"Decoding seccomp profile failed: {why}")
+
+
+def _rule_from_docker(raw: Any) -> Rule:
+    """One entry of a Docker profile's "syscalls" as a Rule."""
+    if not isinstance(raw, dict):
+        raise _fail("a syscall rule is not an object")
+    if raw.get("name") and raw.get("names"):
+        raise _fail("both 'name' and 'names' are specified in the seccomp profile, use either 'name' or 'names'")
+    names = tuple(raw.get("names") or ([raw["name"]] if raw.get("name") else []))
+    includes, excludes = raw.get("includes") or {}, raw.get("excludes") or {}
+    if not isinstance(includes, dict) or not isinstance(excludes, dict):
+        raise _fail(f"includes/excludes of the rule for {list(names)} are not objects")
+    try:
+        args = tuple(ArgCondition(int(a["index"]), int(a.get("value", 0)), str(a["op"]), int(a.get("valueTwo", 0)))
+                     for a in raw.get("args") or [])
+    except (KeyError, TypeError, ValueError) as err:
+        raise _fail(f"bad args in the rule for {list(names)}: {err}") from err
+    return Rule(names, args=args, action=str(raw.get("action") or "SCMP_ACT_ALLOW"), errno=raw.get("errnoRet"),
+                needs=frozenset(includes.get("caps") or ()), unless=frozenset(excludes.get("caps") or ()),
+                arches=frozenset(includes.get("arches") or ()), not_arches=frozenset(excludes.get("arches") or ()),
+                min_kernel=_kernel_condition(includes), below_kernel=_kernel_condition(excludes))
+
+
+def _kernel_condition(condition: dict[str, Any]) -> tuple[int, int] | None:
+    if not condition.get("minKernel"):
+        return None
+    found = re.match(r"(\d+)\.(\d+)", str(condition["minKernel"]))
+    if not found:
+        raise _fail(f"invalid kernel version {condition['minKernel']!r}")
+    return int(found.group(1)), int(found.group(2))
 
 
 def from_docker_profile(text: str, capabilities: list[str]) -> dict[str, Any]:
@@ -85,33 +119,18 @@ def from_docker_profile(text: str, capabilities: list[str]) -> dict[str, Any]:
     try:
         profile = json.loads(text)
     except ValueError as err:
-        raise errdefs.InvalidArgument(f"Decoding seccomp profile failed: {err}") from err
+        raise _fail(str(err)) from err
     if not isinstance(profile, dict) or "defaultAction" not in profile:
-        raise errdefs.InvalidArgument("Decoding seccomp profile failed: no defaultAction")
-    held = set(capabilities)
+        raise _fail("no defaultAction")
+    if profile.get("architectures") and profile.get("archMap"):
+        raise _fail("both 'architectures' and 'archMap' are specified in the seccomp profile")
     architectures = list(profile.get("architectures") or [])
+    native = ARCH_MAP.get(native_arch(), ("",))[0]
     for entry in profile.get("archMap") or []:
-        architectures += [entry.get("architecture", ""), *(entry.get("subArchitectures") or [])]
-    syscalls = []
-    for rule in profile.get("syscalls") or []:
-        if not isinstance(rule, dict):
-            raise errdefs.InvalidArgument("Decoding seccomp profile failed: a syscall rule is not an object")
-        needs = set((rule.get("includes") or {}).get("caps") or [])
-        excluded = set((rule.get("excludes") or {}).get("caps") or [])
-        if (needs and not needs <= held) or (excluded and excluded & held):
-            continue
-        names = list(rule.get("names") or ([rule["name"]] if rule.get("name") else []))
-        converted: dict[str, Any] = {"names": names, "action": rule.get("action", "SCMP_ACT_ALLOW")}
-        if rule.get("args"):
-            converted["args"] = rule["args"]
-        if rule.get("errnoRet") is not None:
-            converted["errnoRet"] = rule["errnoRet"]
-        syscalls.append(converted)
-    seccomp: dict[str, Any] = {"defaultAction": profile["defaultAction"],
-                               "architectures": [a for a in architectures if a], "syscalls": syscalls}
-    if profile.get("defaultErrnoRet") is not None:
-        seccomp["defaultErrnoRet"] = profile["defaultErrnoRet"]
-    return seccomp
+        if entry.get("architecture") == native:  # as Docker: only the native entry's architectures
+            architectures += [native, *(entry.get("subArchitectures") or [])]
+    rules = [_rule_from_docker(raw) for raw in profile.get("syscalls") or []]
+    return resolve(str(profile["defaultAction"]), profile.get("defaultErrnoRet"), architectures, rules, capabilities)
 
 
 def seccomp_for(security_opts: list[str], privileged: bool, capabilities: list[str]) -> dict[str, Any] | None:

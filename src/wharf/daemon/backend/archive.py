@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from wharf import errdefs
 from wharf.daemon.backend.container_fs import open_in_root, resolve_in_root, split_container_path
+from wharf.daemon.backend.container_ids import ContainerIds
 from wharf.daemon.backend.timefmt import rfc3339nano
 
 # Go's os.FileMode type bits (the CLI decodes the stat header's mode as one).
@@ -112,9 +113,10 @@ def encode_path_stat(stat_info: dict[str, Any]) -> str:
 
 
 class _TarWriter:
-    def __init__(self, out: IO[bytes], one_file_system: bool) -> None:
+    def __init__(self, out: IO[bytes], one_file_system: bool, ids: ContainerIds | None = None) -> None:
         self._tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
         self._one_file_system = one_file_system
+        self._ids = ids
         self._device: int | None = None
         self._links: dict[tuple[int, int], str] = {}
 
@@ -130,7 +132,7 @@ class _TarWriter:
             self._device = st.st_dev
         info = tarfile.TarInfo(arcname)
         info.mode = stat.S_IMODE(st.st_mode)
-        info.uid, info.gid = st.st_uid, st.st_gid
+        info.uid, info.gid = self._ids.in_container(st.st_uid, st.st_gid) if self._ids else (st.st_uid, st.st_gid)
         info.mtime = st.st_mtime
         kind = stat.S_IFMT(st.st_mode)
         if kind != stat.S_IFDIR and st.st_nlink > 1:
@@ -202,8 +204,10 @@ class _Exactly:
         return data
 
 
-def write_archive(root_fd: int, path: str, out: IO[bytes], container_id: str, one_file_system: bool = False) -> None:
-    """A tar of `path` (named by its base name, as Docker's archive) into `out`."""
+def write_archive(root_fd: int, path: str, out: IO[bytes], container_id: str, one_file_system: bool = False,
+                  ids: ContainerIds | None = None) -> None:
+    """A tar of `path` (named by its base name, as Docker's archive) into `out`, owners as the
+    container sees them."""
     source = source_of(path)
     try:
         parent_fd = open_in_root(root_fd, source.parent, os.O_PATH | os.O_DIRECTORY)
@@ -214,7 +218,7 @@ def write_archive(root_fd: int, path: str, out: IO[bytes], container_id: str, on
             os.stat(source.name, dir_fd=parent_fd, follow_symlinks=False)
         except OSError as err:
             raise _not_found(path, container_id) from err
-        writer = _TarWriter(out, one_file_system)
+        writer = _TarWriter(out, one_file_system, ids)
         writer.add(parent_fd, source.name, source.name if source.name != "." else ".")
         writer.close()
     finally:
@@ -239,7 +243,9 @@ def _entry_parts(name: str) -> list[str]:
 
 
 class _Extractor:
-    def __init__(self, dest_fd: int, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool) -> None:
+    def __init__(self, dest_fd: int, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool,
+                 ids: ContainerIds | None = None) -> None:
+        self._ids = ids
         self._dest_fd = dest_fd
         self._no_overwrite = no_overwrite_dir_non_dir
         self._copy_ids = copy_uid_gid
@@ -317,6 +323,8 @@ class _Extractor:
         else:
             return
         uid, gid = (member.uid, member.gid) if self._copy_ids else (0, 0)
+        if self._ids is not None:
+            uid, gid = self._ids.to_host(uid, gid)
         os.chown(name, uid, gid, dir_fd=parent_fd, follow_symlinks=False)
         if not member.issym():
             fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
@@ -345,9 +353,10 @@ class _Extractor:
 
 def extract_archive(
     root_fd: int, path: str, archive: IO[bytes], container_id: str,
-    no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False,
+    no_overwrite_dir_non_dir: bool = False, copy_uid_gid: bool = False, ids: ContainerIds | None = None,
 ) -> None:  # fmt: skip
-    """Extract the tar `archive` into the directory `path` of the container."""
+    """Extract the tar `archive` into the directory `path` of the container; owners are the
+    container's ids (shifted to the host's through `ids` under userns-remap)."""
     try:
         dest_fd = open_in_root(root_fd, path, os.O_PATH)
     except OSError as err:
@@ -360,7 +369,7 @@ def extract_archive(
         except tarfile.TarError as err:
             raise errdefs.InvalidArgument(f"invalid tar archive: {err}") from err
         with tar:
-            _Extractor(dest_fd, no_overwrite_dir_non_dir, copy_uid_gid).extract(tar)
+            _Extractor(dest_fd, no_overwrite_dir_non_dir, copy_uid_gid, ids).extract(tar)
     except tarfile.TarError as err:
         raise errdefs.InvalidArgument(f"invalid tar archive: {err}") from err
     except OSError as err:
@@ -372,10 +381,10 @@ def extract_archive(
         os.close(dest_fd)
 
 
-def write_rootfs(root_fd: int, out: IO[bytes]) -> None:
+def write_rootfs(root_fd: int, out: IO[bytes], ids: ContainerIds | None = None) -> None:
     """`docker export`: every entry of the root by its relative name, staying on the root's own
     filesystem (/proc, /sys, /dev and files bind-mounted in are not the container's)."""
-    writer = _TarWriter(out, one_file_system=True)
+    writer = _TarWriter(out, one_file_system=True, ids=ids)
     writer.set_device(os.fstat(root_fd).st_dev)
     fd = open_in_root(root_fd, "/", os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -11,9 +11,11 @@ from typing import IO, Any
 from wharf import errdefs
 from wharf.daemon.backend import archive, changes, stats
 from wharf.daemon.backend.container_fs import container_root
+from wharf.daemon.backend.container_ids import ContainerIds
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.daemon.backend.top import top
+from wharf.linux.fsids import run_with_fs_ids
 
 STATS_INTERVAL = 1.0
 """Seconds between two readings (Docker's collector interval)."""
@@ -77,7 +79,8 @@ class InspectionService:
         try:
             async with container_root(self._supervisor, record, with_mount_points=True) as root_fd:
                 stat_info = await asyncio.to_thread(archive.path_stat, root_fd, path, record.id)
-                await asyncio.to_thread(archive.write_archive, root_fd, path, spool, record.id)
+                await asyncio.to_thread(archive.write_archive, root_fd, path, spool, record.id,
+                                        ids=_ids_of(record))
         except BaseException:
             spool.close()
             raise
@@ -90,9 +93,16 @@ class InspectionService:
         record = self._find(ref)
         if record.host_config.get("ReadonlyRootfs"):
             raise errdefs.Forbidden("container rootfs is marked read-only")
+        ids = _ids_of(record)
         async with container_root(self._supervisor, record, with_mount_points=True) as root_fd:
-            await asyncio.to_thread(archive.extract_archive, root_fd, path, body, record.id,
-                                    no_overwrite_dir_non_dir, copy_uid_gid)
+            def extract() -> None:
+                archive.extract_archive(root_fd, path, body, record.id, no_overwrite_dir_non_dir, copy_uid_gid, ids)
+
+            if ids is None:
+                await asyncio.to_thread(extract)
+            else:
+                # Through a remapped container's root, host uid 0 owns nothing: create as its root.
+                await asyncio.to_thread(run_with_fs_ids, *ids.root_on_host, extract)
 
     async def export(self, ref: str) -> IO[bytes]:
         """A tar of the container's root filesystem (mounted volumes and files are left out)."""
@@ -100,7 +110,7 @@ class InspectionService:
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
         try:
             async with container_root(self._supervisor, record) as root_fd:
-                await asyncio.to_thread(archive.write_rootfs, root_fd, spool)
+                await asyncio.to_thread(archive.write_rootfs, root_fd, spool, _ids_of(record))
         except BaseException:
             spool.close()
             raise
@@ -112,3 +122,11 @@ class InspectionService:
         record = self._find(ref)
         upper, lowers = changes.overlay_dirs(await self._supervisor.snapshots.mounts(record.id))
         return await asyncio.to_thread(changes.changes, upper, lowers)
+
+
+def _ids_of(record: ContainerRecord) -> ContainerIds | None:
+    """A running remapped container's mappings (its files are reached through its process, with
+    host ids); a stopped one's snapshot is mounted with the ids on disk, the container's own."""
+    if record.state.running and record.state.pid:
+        return ContainerIds.of_process(record.state.pid)
+    return None

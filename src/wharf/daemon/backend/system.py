@@ -43,7 +43,8 @@ def _mem_total() -> int:
 
 class SystemService:
     def __init__(self, containers: ContainerService, images: ImageService, events: EventBus,
-                 data_root: str, runtime: str, daemon_id: str) -> None:
+                 data_root: str, runtime: str, daemon_id: str, userns_remapped: bool = False) -> None:
+        self._userns_remapped = userns_remapped
         self._containers = containers
         self._images = images
         self._events = events
@@ -113,6 +114,8 @@ class SystemService:
                       "Error": "", "RemoteManagers": None},
             "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "docker-init",
             "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
-            "SecurityOptions": ["name=cgroupns"] if _cgroup_version() == "2" else [],
+            "SecurityOptions": ["name=seccomp,profile=builtin",
+                                *(["name=userns"] if self._userns_remapped else []),
+                                *(["name=cgroupns"] if _cgroup_version() == "2" else [])],
             "CDISpecDirs": [], "Containerd": None, "Warnings": None,
         }  # fmt: skip

@@ -62,6 +62,8 @@ class VolumeStore:
         self.references: dict[str, set[str]] = {}
         """Volume name → ids of the containers that use it (rebuilt from containers at start-up)."""
         self._mounts: dict[str, int] = {}
+        self.owner: tuple[int, int] | None = None
+        """(uid, gid) new volumes' `_data` belongs to: the remapped root with --userns-remap."""
 
     def _directory(self, name: str) -> Path:
         return self.root / name
@@ -103,6 +105,8 @@ class VolumeStore:
             return existing
         directory = self._directory(name)
         (directory / "_data").mkdir(parents=True, mode=0o755)
+        if self.owner is not None:
+            os.chown(directory / "_data", *self.owner)
         volume = Volume(name, str(directory / "_data"), _rfc3339(time.time()), labels, options)
         temp = directory / "opts.json.tmp"
         temp.write_text(json.dumps({"created_at": volume.created_at, "labels": labels, "options": options}))

@@ -12,6 +12,7 @@ from typing import Any
 from wharf import errdefs
 from wharf.containerd.core.snapshots import Mount
 from wharf.containerd.mount import mount_all, unmount
+from wharf.containerd.plugins.runtime_shim.idmapped_rootfs import mount_rootfs, release_views
 from wharf.containerd.plugins.runtime_shim.user import (
     GROUPS_ANNOTATION,
     USER_ANNOTATION,
@@ -24,7 +25,8 @@ def make_bundle(bundle: Path, spec: dict[str, Any], mounts: list[Mount]) -> None
     """Mount the rootfs and write config.json; on failure nothing is left mounted."""
     rootfs = bundle / "rootfs"
     rootfs.mkdir(parents=True, exist_ok=True)
-    mount_all(mounts, rootfs)
+    if not mount_rootfs(bundle, spec, mounts, rootfs):  # idmapped when the spec has a user namespace
+        mount_all(mounts, rootfs)
     try:
         config = copy.deepcopy(spec)
         config.setdefault("root", {})["path"] = "rootfs"
@@ -57,4 +59,5 @@ def remove_bundle(bundle: Path) -> None:
         raise errdefs.System(f"bundle {bundle.name}: unmount rootfs: {err}") from err
     if os.path.ismount(rootfs):
         raise errdefs.System(f"bundle {bundle.name}: rootfs is still mounted")
+    release_views(bundle)
     shutil.rmtree(bundle, ignore_errors=True)
