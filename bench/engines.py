@@ -60,6 +60,15 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def children_of(pid: int) -> list[int]:
+    """The direct children of `pid` (of its main thread, which is where the supervisor forks)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as file:
+            return [int(child) for child in file.read().split()]
+    except OSError:
+        return []
+
+
 class WharfEngine:
     name = "wharf"
 
@@ -80,7 +89,9 @@ class WharfEngine:
         return ["docker", *args], self.daemon.env
 
     def daemon_pids(self) -> list[int]:
+        """wharfd, wharf-containerd and the supervisor's shim zygote (an engine process too)."""
         pids = self.daemon.supervisor_pids()
+        pids += [child for pid in pids for child in children_of(pid) if "wharf-shim zygote" in cmdline(child)]
         if self.daemon.process is not None:
             pids.append(self.daemon.process.pid)
         return pids

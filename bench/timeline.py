@@ -18,14 +18,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.engines import children_of, cmdline
 from tests.fixtures.daemon import WharfDaemon
 
 EVENT = re.compile(r"^\s*(.+?)\s+(\d+)\s+\[\d+\]\s+(\d+\.\d+): sched:(sched_process_\w+): (.*)$")
 
 
-def parse(script: str, roots: set[int], since: float) -> list[tuple[float, float, str]]:
-    """(start ms, end ms, program) of every descendant of `roots` exec'd after `since` (monotonic s)."""
-    family = set(roots)
+def parse(script: str, roots: set[int], since: float, zygotes: frozenset[int] = frozenset()
+          ) -> list[tuple[float, float, str]]:
+    """(start ms, end ms, program) of every descendant of `roots` exec'd after `since` (monotonic s),
+    and of every `wharf-shim start` forked by a shim zygote (no exec: the span is fork → exit)."""
+    family = set(roots) | zygotes
     started: dict[int, tuple[float, str]] = {}
     spans = []
     for line in script.splitlines():
@@ -37,6 +40,8 @@ def parse(script: str, roots: set[int], since: float) -> list[tuple[float, float
         if event == "sched_process_fork":
             if int(fields.get("pid", -1)) in family:
                 family.add(int(fields["child_pid"]))
+            if int(fields.get("pid", -1)) in zygotes and stamp >= since:
+                started[int(fields["child_pid"])] = (stamp, "wharf-shim start (forked by the zygote)")
         elif event == "sched_process_exec" and pid in family and stamp >= since:
             started[pid] = (stamp, Path(fields.get("filename", "?")).name)
         elif event == "sched_process_exit" and pid in started and fields.get("group_dead") != "false":
@@ -59,6 +64,9 @@ def main() -> None:
         wharf.import_busybox()
         wharf.docker(*command, check=True)  # warm
         roots = {*wharf.supervisor_pids(), wharf.process.pid}  # type: ignore[union-attr]
+        # The shim zygote was forked before the recording started: a root of its own.
+        zygotes = frozenset(child for pid in wharf.supervisor_pids() for child in children_of(pid)
+                            if "wharf-shim zygote" in cmdline(child))
         recorder = subprocess.Popen(
             ["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-a", "-o", str(data),
              "-e", "sched:sched_process_fork", "-e", "sched:sched_process_exec", "-e", "sched:sched_process_exit"],
@@ -75,7 +83,7 @@ def main() -> None:
         script = subprocess.run(["perf", "script", "-i", str(data)], capture_output=True, text=True).stdout
         for since, total in marks:
             print(f"--- docker {' '.join(command)}: {total:.1f} ms")
-            for begin, end, program in parse(script, roots, since):
+            for begin, end, program in parse(script, roots, since, zygotes):
                 if begin <= total:
                     print(f"  {begin:7.1f} → {end:7.1f}  ({end - begin:6.1f} ms)  {program}")
     finally:

@@ -159,8 +159,20 @@ async def start_shim(*, id: str, bundle: str, state_dir: str, runtime: str, runt
     Raises InvalidArgument for bad arguments, AlreadyExists when a live shim holds `state_dir`,
     System with the runtime's message when `create` failed (the shim then left nothing behind).
     """
-    args = [*(command or shim_command()), "start", "--id", id, "--bundle", bundle, "--state-dir", state_dir,
-            "--runtime", runtime]
+    args = [*(command or shim_command()), "start", *start_args(
+        id=id, bundle=bundle, state_dir=state_dir, runtime=runtime, runtime_root=runtime_root, stdin=stdin,
+        terminal=terminal, log_path=log_path, log_max_size=log_max_size, log_max_files=log_max_files)]
+    process = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return start_outcome(process.returncode or 0, out, err, state_dir)
+
+
+def start_args(*, id: str, bundle: str, state_dir: str, runtime: str, runtime_root: str | None = None,
+               stdin: bool = False, terminal: bool = False, log_path: str | None = None,
+               log_max_size: int = 0, log_max_files: int = 1) -> list[str]:
+    """The arguments after `wharf-shim start`."""
+    args = ["--id", id, "--bundle", bundle, "--state-dir", state_dir, "--runtime", runtime]
     if runtime_root:
         args += ["--runtime-root", runtime_root]
     if stdin:
@@ -169,14 +181,16 @@ async def start_shim(*, id: str, bundle: str, state_dir: str, runtime: str, runt
         args.append("--terminal")
     if log_path:
         args += ["--log-path", log_path, "--log-max-size", str(log_max_size), "--log-max-files", str(log_max_files)]
-    process = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await process.communicate()
+    return args
+
+
+def start_outcome(returncode: int, out: bytes, err: bytes, state_dir: str) -> str:
+    """What `wharf-shim start`'s exit status and output mean: the control socket, or the error raised."""
     message = err.decode(errors="replace").strip()
-    if process.returncode == 0:
+    if returncode == 0:
         return out.decode().strip() or control_socket(state_dir)
-    if process.returncode == 2:
+    if returncode == 2:
         raise errdefs.InvalidArgument(message.splitlines()[0] if message else "wharf-shim: bad arguments")
-    if process.returncode == 3:
+    if returncode == 3:
         raise errdefs.AlreadyExists(message)
-    raise errdefs.System(message or f"wharf-shim start exited with status {process.returncode}")
+    raise errdefs.System(message or f"wharf-shim start exited with status {returncode}")

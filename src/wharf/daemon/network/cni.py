@@ -58,6 +58,10 @@ class CNI:
     def _cache_path(self, network: str, attachment: Attachment) -> Path:
         return self.cache_dir / f"{network}-{attachment.container_id}-{attachment.ifname}.json"
 
+    def has_cached(self, network: str, attachment: Attachment) -> bool:
+        """Whether an ADD of `network` for `attachment` left its result (so a DEL has work to do)."""
+        return self._cache_path(network, attachment).exists()
+
     async def _invoke(self, command: str, plugin_conf: dict[str, Any], network: dict[str, Any],
                       attachment: Attachment, prev_result: dict[str, Any] | None) -> dict[str, Any] | None:
         kind = plugin_conf["type"]
@@ -127,7 +131,9 @@ class CNI:
         prev_result = None
         try:
             cached = json.loads(cache.read_text())
-            network = network or cached["config"]
+            # The configuration the ADD ran with: its plugins made what the DEL must undo (an
+            # endpoint attached by an older Wharf may have, e.g., `ipMasq` chains).
+            network = cached["config"] or network
             prev_result = cached.get("result")
         except (OSError, ValueError, KeyError):
             if network is None:

@@ -30,9 +30,11 @@ from wharf.containerd.core.snapshots import Snapshotter
 from wharf.containerd.core.tasks import CreateTaskOptions, ExitStatus, TaskInfo, TaskStatus
 from wharf.containerd.plugins.events_local import EventBroadcaster
 from wharf.containerd.plugins.runtime_shim.bundle import make_bundle, remove_bundle
+from wharf.containerd.plugins.runtime_shim.leftover_cgroups import remove_task_cgroups
 from wharf.containerd.plugins.runtime_shim.runtime_binary import resolve_runtime
 from wharf.containerd.plugins.runtime_shim.user import resolve_user
-from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file, start_shim
+from wharf.containerd.plugins.runtime_shim.warm_shim import WarmShims
+from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class ShimTaskService:
         self._runtime_root = runtime_root
         self._tasks: dict[str, _Task] = {}
         self._creating: set[str] = set()
+        self._warm = WarmShims()
 
     def _shim_dir(self, container_id: str) -> Path:
         """The shim's state dir: named by a hash of the id, because the shim's sockets live there and a
@@ -117,6 +120,9 @@ class ShimTaskService:
             state_dir = self._shim_dir(name)
             if not state_dir.is_dir():  # a crash before its shim started
                 await asyncio.to_thread(remove_bundle, self._bundles / name)
+                with contextlib.suppress(errdefs.NotFound):
+                    spec = (await self._containers.get(name)).spec
+                    await asyncio.to_thread(remove_task_cgroups, spec, name)
                 continue
             shim = ShimClient(control_socket(str(state_dir)))
             task = _Task(name, shim, self._bundles / name, state_dir)
@@ -132,6 +138,7 @@ class ShimTaskService:
             self._tasks[name] = task
             self._watch(task)
             log.info("restored task %s (pid %d, %s)", name, task.pid, "exited" if task.exit else "alive")
+        self._warm.replenish()  # the first container's shim starts warm too
 
     # -- exits --------------------------------------------------------------------------------
 
@@ -172,7 +179,7 @@ class ShimTaskService:
             state_dir = self._shim_dir(container_id)
             await asyncio.to_thread(make_bundle, bundle, container.spec, mounts)
             try:
-                socket_path = await start_shim(
+                socket_path = await self._warm.start(
                     id=container_id,
                     bundle=str(bundle),
                     state_dir=str(state_dir),
@@ -189,6 +196,8 @@ class ShimTaskService:
             except BaseException:
                 shutil.rmtree(state_dir, ignore_errors=True)
                 await asyncio.to_thread(remove_bundle, bundle)
+                # A runtime killed inside `create` leaves a cgroup that no `delete` can find.
+                await asyncio.to_thread(remove_task_cgroups, container.spec, container_id)
                 raise
             task = _Task(container_id, shim, bundle, state_dir, pid=int(state.get("pid") or 0))
             self._tasks[container_id] = task
@@ -276,9 +285,11 @@ class ShimTaskService:
 
     async def _force_runtime_delete(self, container_id: str) -> None:
         """The shim died: its runtime state may remain; `runtime delete --force` it ourselves."""
+        spec = None
         try:
             container = await self._containers.get(container_id)
             runtime = container.runtime or self._default_runtime
+            spec = container.spec
         except errdefs.NotFound:
             runtime = self._default_runtime
         args = [resolve_runtime(runtime)]
@@ -290,6 +301,8 @@ class ShimTaskService:
                 *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
             )
             await process.wait()
+        if spec is not None:  # a runtime killed in `create` has no state for `delete` to go by
+            await asyncio.to_thread(remove_task_cgroups, spec, container_id)
 
     async def close_stdin(self, container_id: str) -> None:
         await self._task(container_id).shim.call("close_stdin")
@@ -308,6 +321,14 @@ class ShimTaskService:
     async def pids(self, container_id: str) -> list[int]:
         result = await self._task(container_id).shim.call("pids")
         return [int(pid) for pid in result.get("pids", [])]
+
+    async def update(
+        self, container_id: str, resources: dict[str, object], annotations: dict[str, str] | None = None
+    ) -> None:
+        task = self._task(container_id)
+        if task.exit is not None:
+            raise errdefs.FailedPrecondition(f"container {container_id} is not running")
+        await task.shim.call("update", resources=resources, annotations=annotations or {})
 
     # -- exec ---------------------------------------------------------------------------------
 
@@ -365,6 +386,7 @@ class ShimTaskService:
 
     async def close(self) -> None:
         """Stop watching (the shims live on)."""
+        await self._warm.close()
         for task in self._tasks.values():
             if task.waiter is not None:
                 task.waiter.cancel()
