@@ -63,8 +63,8 @@ def test_network_errors(controller: NetworkController) -> None:
         asyncio.run(controller.create("bad", subnet="10.300.0.0/24"))
     with pytest.raises(errdefs.NotFound, match="network nope not found"):
         controller.find("nope")
-    with pytest.raises(errdefs.InvalidArgument, match="invalid network name"):
-        asyncio.run(controller.create("bad/name"))
+    with pytest.raises(errdefs.InvalidArgument, match="invalid name"):
+        asyncio.run(controller.create(""))  # moby refuses only an empty name ("test 01" is fine)
     asyncio.run(controller.remove("dup"))
     with pytest.raises(errdefs.NotFound):
         controller.find("dup")

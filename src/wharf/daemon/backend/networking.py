@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from wharf import errdefs
+from wharf.daemon.backend import links
 from wharf.daemon.backend.container_files import (
     read_host_resolv_conf,
     write_host_network_hosts,
@@ -22,6 +24,7 @@ from wharf.daemon.backend.container_files import (
 )
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.record import ContainerRecord
+from wharf.daemon.network import ipam_extra
 from wharf.daemon.network.controller import NetworkController
 from wharf.daemon.network.dns import EmbeddedDNS
 from wharf.daemon.network.model import Endpoint, NetworkRecord, PortMapping
@@ -93,11 +96,27 @@ def port_mappings(config: dict[str, Any], host_config: dict[str, Any]) -> list[P
 
 def _empty_endpoint_settings(network: NetworkRecord | None, wanted: dict[str, Any]) -> dict[str, Any]:
     return {
-        "IPAMConfig": wanted.get("IPAMConfig") or None, "Links": None, "Aliases": wanted.get("Aliases") or None,
-        "MacAddress": "", "DriverOpts": None, "GwPriority": 0,
+        **endpoint_echo(wanted), "Aliases": wanted.get("Aliases") or None,
+        "MacAddress": wanted.get("MacAddress") or "", "GwPriority": 0,
         "NetworkID": network.id if network else "", "EndpointID": "", "Gateway": "", "IPAddress": "",
         "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
     }  # fmt: skip
+
+
+def endpoint_echo(wanted: dict[str, Any]) -> dict[str, Any]:
+    """What Docker keeps of the EndpointSettings given at create/connect and shows as given."""
+    return {"IPAMConfig": wanted.get("IPAMConfig") or None, "Links": wanted.get("Links") or None,
+            "DriverOpts": wanted.get("DriverOpts") or None}
+
+
+_MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+
+
+def checked_mac(mac: str) -> str:
+    """A MAC address as the bridge plugin takes it (colons), refused with Docker's words if invalid."""
+    if not _MAC.match(mac):
+        raise errdefs.InvalidArgument(f"invalid MAC address: {mac}")
+    return mac.replace("-", ":").lower()
 
 
 class ContainerNetworking:
@@ -154,7 +173,15 @@ class ContainerNetworking:
         user_defined = not network.predefined
         if wanted.get("Aliases") and not user_defined:
             raise errdefs.InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
-        address = (wanted.get("IPAMConfig") or {}).get("IPv4Address") or ""
+        ipam_config = wanted.get("IPAMConfig") or {}
+        if ipam_config.get("IPv6Address"):
+            if not user_defined:
+                raise errdefs.InvalidArgument("user specified IP address is supported on user defined networks only")
+            ipam_extra.check_ip6(network, str(ipam_config["IPv6Address"]))
+        if wanted.get("MacAddress"):
+            checked_mac(str(wanted["MacAddress"]))
+        ipam_extra.checked_link_local([str(a) for a in ipam_config.get("LinkLocalIPs") or []])
+        address = ipam_config.get("IPv4Address") or ""
         if address:
             if not user_defined:
                 raise errdefs.InvalidArgument("user specified IP address is supported on user defined networks only")
@@ -178,6 +205,20 @@ class ContainerNetworking:
             return self.spec_namespace(other.id, other.host_config, find_container)
         return str(self.controller.netns_path(container_id))
 
+    def spec_user_namespace(self, container_id: str, host_config: dict[str, Any],
+                            find_container: Any) -> str | None:
+        """With userns-remap: the pinned user namespace owning the container's network namespace
+        (it must join it); None when there is none to join."""
+        if self.controller.userns_remap is None or host_config.get("UsernsMode") == "host":
+            return None
+        mode = network_mode(host_config)
+        if mode == "host":
+            return None
+        if mode.startswith(CONTAINER_MODE):
+            other: ContainerRecord = find_container(mode[len(CONTAINER_MODE):])
+            return self.spec_user_namespace(other.id, other.host_config, find_container)
+        return str(self.controller.userns_path(container_id))
+
     # ---- start and exit -----------------------------------------------------------------------
 
     async def setup(self, record: ContainerRecord) -> None:
@@ -192,11 +233,15 @@ class ContainerNetworking:
             self._join_container(record, mode[len(CONTAINER_MODE):])
             return
         try:
-            namespace = await self.controller.create_sandbox(record.id)
+            namespace = await self.controller.create_sandbox(
+                record.id, own_user_namespace=record.host_config.get("UsernsMode") != "host")
             connected: list[Endpoint] = []
             if mode != "none":
                 mappings = port_mappings(record.config, record.host_config)
                 for index, (name, wanted) in enumerate(record.networking_config.items()):
+                    if index == 0 and record.config.get("MacAddress") and not wanted.get("MacAddress"):
+                        # Config.MacAddress (API < 1.44) is the primary network's endpoint's.
+                        wanted = dict(wanted, MacAddress=record.config["MacAddress"])
                     endpoint = await self._connect(record, name, wanted, mappings if index == 0 else [])
                     connected.append(endpoint)
             await self.controller.sandbox_ready(record.id)  # `lo` is up (connect waits for it too)
@@ -229,10 +274,14 @@ class ContainerNetworking:
         except errdefs.NotFound as err:
             raise errdefs.NotFound(f"failed to set up container networking: {err}") from None
         aliases = list(wanted.get("Aliases") or [])  # the short id resolves too, without being an alias
-        address = (wanted.get("IPAMConfig") or {}).get("IPv4Address") or ""
+        ipam_config = wanted.get("IPAMConfig") or {}
+        mac = checked_mac(str(wanted["MacAddress"])) if wanted.get("MacAddress") else ""
         try:
-            endpoint = await self.controller.connect(record.id, record.name, network.id, aliases=aliases,
-                                                     ip=address, ports=mappings)
+            endpoint = await self.controller.connect(
+                record.id, record.name, network.id, aliases=aliases, ip=ipam_config.get("IPv4Address") or "",
+                ports=mappings, ip6=ipam_config.get("IPv6Address") or "", mac=mac,
+                links=[str(link) for link in wanted.get("Links") or []] if not network.predefined else [],
+                link_local_ips=[str(a) for a in ipam_config.get("LinkLocalIPs") or []])
         except errdefs.Conflict as err:
             raise errdefs.Conflict(
                 f"driver failed programming external connectivity on endpoint {record.name.lstrip('/')} "
@@ -251,6 +300,9 @@ class ContainerNetworking:
         domain = record.config.get("Domainname") or ""
         names = f"{hostname}.{domain} {hostname}" if domain else hostname
         own = [(e.address, names) for e in endpoints if e.address]
+        own += [(e.address6, names) for e in endpoints if e.address6]
+        if self.find_container is not None:  # legacy links' lines come before the container's own
+            own = links.host_entries(record, self.find_container) + own
         user_network = any(not self.controller.find(e.network_id).predefined for e in endpoints)
         write_network_files(record.hosts_path, record.resolv_conf_path, record.host_config, own, user_network)
 
@@ -278,6 +330,9 @@ class ContainerNetworking:
         netns_dir = self.controller.run_dir / "netns"
         if netns_dir.is_dir():
             ids |= {p.name for p in netns_dir.iterdir()}
+        userns_dir = self.controller.run_dir / "userns"
+        if userns_dir.is_dir():
+            ids |= {p.name for p in userns_dir.iterdir()}
         for container_id in ids - running:
             try:
                 await self.controller.release_sandbox(container_id)
@@ -333,7 +388,7 @@ class ContainerNetworking:
         for endpoint in endpoints:
             wanted = record.networking_config.get(endpoint.network_name) or {}
             entry = endpoint.settings()
-            entry["IPAMConfig"] = wanted.get("IPAMConfig") or None
+            entry.update(endpoint_echo(wanted))
             network = self.controller.networks.get(endpoint.network_id)
             if network is not None and not network.predefined:
                 entry["DNSNames"] = [record.name.lstrip("/"), *endpoint.aliases, record.id[:12]]
@@ -353,9 +408,10 @@ class ContainerNetworking:
             "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
             "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
             "EndpointID": default.endpoint_id if default else "", "Gateway": default.gateway if default else "",
-            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+            "GlobalIPv6Address": default.address6 if default else "",
+            "GlobalIPv6PrefixLen": default.settings()["GlobalIPv6PrefixLen"] if default else 0,
             "IPAddress": default.address if default else "", "IPPrefixLen": default.prefix_length if default else 0,
-            "IPv6Gateway": "", "MacAddress": default.mac_address if default else "",
+            "IPv6Gateway": default.gateway6 if default else "", "MacAddress": default.mac_address if default else "",
             "Networks": networks,
         }  # fmt: skip
 

@@ -13,6 +13,7 @@ from wharf.daemon.backend.containers import ContainerService
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.networking import CONTAINER_MODE, ContainerNetworking, network_mode
 from wharf.daemon.backend.timefmt import parse_rfc3339
+from wharf.daemon.network import ipam_extra
 from wharf.daemon.network.model import NetworkRecord
 
 _LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
@@ -91,17 +92,17 @@ class NetworkService:
             raise errdefs.InvalidArgument("invalid JSON: the body must be a JSON object")
         name = body.get("Name") or ""
         ipam = body.get("IPAM") or {}
-        configs = ipam.get("Config") or []
-        if len(configs) > 1:
-            raise errdefs.InvalidArgument("only one IPv4 subnet per network is supported")
-        first = configs[0] if configs else {}
-        if body.get("EnableIPv6"):
-            raise errdefs.InvalidArgument("IPv6 networks are not supported")
+        first, ipv6 = ipam_extra.split_ipam_configs(ipam.get("Config") or [])
+        if ipv6 is not None and not body.get("EnableIPv6"):
+            raise errdefs.InvalidArgument("an IPv6 subnet needs EnableIPv6 (--ipv6)")
+        if body.get("EnableIPv6") and ipv6 is None:
+            ipv6 = {}
         network = await self.controller.create(
             name, driver=body.get("Driver") or "bridge", subnet=first.get("Subnet") or "",
             gateway=first.get("Gateway") or "", ip_range=first.get("IPRange") or "",
             internal=bool(body.get("Internal")), attachable=bool(body.get("Attachable")),
             labels=body.get("Labels") or {}, options=body.get("Options") or {},
+            aux_addresses=first.get("AuxiliaryAddresses") or {}, ipv6=ipv6,
         )
         self._event("create", network)
         return {"Id": network.id, "Warning": ""}
@@ -152,9 +153,13 @@ class NetworkService:
                                     f"{network.name}")
         wanted = dict(body.get("EndpointConfig") or {})
         self.networking.validate_endpoint(network, wanted)
+        record.networking_config[network.name] = wanted  # before: inspect echoes what was asked
         if record.state.running:
-            await self.networking.connect_live(record, network, wanted)
-        record.networking_config[network.name] = wanted
+            try:
+                await self.networking.connect_live(record, network, wanted)
+            except BaseException:
+                record.networking_config.pop(network.name, None)
+                raise
         if not record.state.running:
             record.network_settings = self.networking.settings_of(record)
             record.network_settings["Networks"] = self.networking.settings_when_stopped(record)["Networks"]
@@ -167,7 +172,7 @@ class NetworkService:
         record = self.containers.get(str(body["Container"]))
         attached = any(e.network_id == network.id for e in self.controller.endpoints_of(record.id))
         if network.name not in record.networking_config and not attached:
-            if body.get("Force"):
+            if body.get("Force") and not record.state.running:  # moby: a running one is refused
                 return
             raise errdefs.Forbidden(f"container {record.id} is not connected to network {network.name}")
         if attached:

@@ -13,26 +13,32 @@ import asyncio
 import ipaddress
 import json
 import os
-import re
 import secrets
+import shutil
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from wharf import errdefs
-from wharf.daemon.network import netns, pool
+from wharf.daemon.network import ipam_extra, masquerade, netns, pool
 from wharf.daemon.network.bridge import BridgeNetwork, delete_bridge_device, ensure_bridge_device
 from wharf.daemon.network.cni import CNI, CNI_VERSION, Attachment
 from wharf.daemon.network.model import DRIVERS, Endpoint, NetworkRecord, PortMapping
+from wharf.daemon.userns_remap import IdRemap
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 LOOPBACK = {"cniVersion": CNI_VERSION, "name": "loopback", "plugins": [{"type": "loopback"}]}
 
 
 def _rfc3339(ns: int) -> str:
     seconds, fraction = divmod(ns, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}".rstrip("0") + "Z"
+
+
+def _masqueraded(record: NetworkRecord) -> list[str]:
+    """The subnets of a network whose traffic out of the host is masqueraded (IPv4 and IPv6, as
+    CNI's per-container `ipMasq` did before the per-network rules)."""
+    return [subnet for subnet in (record.subnet, getattr(record, "subnet6", "")) if subnet]
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -54,6 +60,8 @@ class NetworkController:
         self.endpoints: dict[str, list[Endpoint]] = {}
         """Per container id."""
         self._loopbacks: dict[str, asyncio.Future[None]] = {}
+        self.userns_remap: IdRemap | None = None
+        """`--userns-remap`: sandboxes asked for one are owned by a user namespace with its mappings."""
         """Loopback ADDs still running beside a new sandbox's first connect (per container id)."""
 
     # -- state -----------------------------------------------------------------------------
@@ -92,7 +100,11 @@ class NetworkController:
             self._store(self._record("none", "null"))
         for record in self.networks.values():
             if record.bridge and record.subnet:
-                ensure_bridge_device(record.bridge, record.subnet, record.gateway, with_address=not record.internal)
+                ensure_bridge_device(record.bridge, record.subnet, record.gateway, with_address=not record.internal,
+                                     subnet6=record.subnet6, gateway6=record.gateway6)
+                if not record.internal:
+                    for subnet in _masqueraded(record):
+                        masquerade.ensure(subnet, record.bridge)
 
     def _record(self, name: str, driver: str, subnet: str = "", gateway: str = "", ip_range: str = "",
                 **extra: object) -> NetworkRecord:
@@ -106,7 +118,8 @@ class NetworkController:
         self.networks[record.id] = record
 
     def _subnets(self) -> list[pool.Net]:
-        return [ipaddress.ip_network(n.subnet, strict=False) for n in self.networks.values() if n.subnet]
+        return [ipaddress.ip_network(subnet, strict=False)
+                for n in self.networks.values() for subnet in (n.subnet, n.subnet6) if subnet]
 
     # -- networks --------------------------------------------------------------------------
 
@@ -135,9 +148,13 @@ class NetworkController:
 
     async def create(self, name: str, driver: str = "bridge", subnet: str = "", gateway: str = "",
                      ip_range: str = "", internal: bool = False, attachable: bool = False,
-                     labels: dict[str, str] | None = None, options: dict[str, str] | None = None) -> NetworkRecord:
-        if not name or not _NAME.match(name):
-            raise errdefs.InvalidArgument(f'invalid network name "{name}"')
+                     labels: dict[str, str] | None = None, options: dict[str, str] | None = None,
+                     aux_addresses: dict[str, str] | None = None, ipv6: dict[str, Any] | None = None) -> NetworkRecord:
+        """`ipv6`: a dual-stack network's IPv6 IPAM config (Subnet, Gateway, IPRange, AuxiliaryAddresses)."""
+        # moby refuses only an empty name ("test 01" is a valid network name); names never
+        # reach a path or a device here (those use the id).
+        if not name:
+            raise errdefs.InvalidArgument(f"invalid name: {name}")
         driver = driver or "bridge"
         if name in ("bridge", "host", "none") or driver in ("host", "null"):
             raise errdefs.Forbidden(f"{name} is a pre-defined network and cannot be created"
@@ -159,14 +176,21 @@ class NetworkController:
                 raise errdefs.InvalidArgument("--gateway and --ip-range require --subnet")
             chosen = pool.allocate(pool.user_network_candidates(), self._subnets())
         record = self._record(name, driver, str(chosen), gateway, ip_range, internal=internal,
-                              attachable=attachable, labels=dict(labels or {}), options=options)
+                              attachable=attachable, labels=dict(labels or {}), options=options,
+                              aux_addresses=ipam_extra.checked_aux_addresses(str(chosen), aux_addresses))
+        if ipv6 is not None:
+            ipam_extra.apply_ipv6(record, ipv6, self._subnets())
         record.bridge = options.get("com.docker.network.bridge.name") or f"wbr-{record.id[:11]}"
         self._bridge(record).validate()
         try:
             await asyncio.to_thread(ensure_bridge_device, record.bridge, record.subnet, record.gateway,
-                                    not internal)
+                                    not internal, record.subnet6, record.gateway6)
+            ipam_extra.reserve(self._ipam_dir(record), {**record.aux_addresses, **record.aux_addresses6})
+            if not internal:
+                for subnet in _masqueraded(record):
+                    await asyncio.to_thread(masquerade.ensure, subnet, record.bridge)
         except errdefs.WharfError:
-            await delete_bridge_device(record.bridge)
+            await self._remove_bridge(record)
             raise
         self._store(record)
         return record
@@ -174,7 +198,12 @@ class NetworkController:
     def _bridge(self, record: NetworkRecord) -> BridgeNetwork:
         mtu = int(record.options.get("com.docker.network.driver.mtu", "0") or 0)
         return BridgeNetwork(name=f"wharf-{record.id[:12]}", bridge=record.bridge, subnet=record.subnet,
-                             gateway=record.gateway, ip_range=record.ip_range, internal=record.internal, mtu=mtu)
+                             gateway=record.gateway, ip_range=record.ip_range, internal=record.internal, mtu=mtu,
+                             subnet6=record.subnet6, gateway6=record.gateway6, ip_range6=record.ip_range6)
+
+    def _ipam_dir(self, record: NetworkRecord) -> Path:
+        """host-local's state of the network (one file per address in use)."""
+        return self.state_dir / "ipam" / f"wharf-{record.id[:12]}"
 
     def _conflist(self, record: NetworkRecord, with_ports: bool) -> dict[str, Any]:
         """The network's CNI list; without portmap for an endpoint that publishes nothing (one
@@ -193,7 +222,8 @@ class NetworkController:
             names = ", ".join(e.container_name for e in active)
             raise errdefs.Forbidden(f"error while removing network: network {record.name} has active endpoints ({names})")
         if record.bridge:
-            await delete_bridge_device(record.bridge)
+            await self._remove_bridge(record)
+        shutil.rmtree(self._ipam_dir(record), ignore_errors=True)
         self._network_file(record.id).unlink(missing_ok=True)
         del self.networks[record.id]
 
@@ -201,23 +231,39 @@ class NetworkController:
         """Remove the bridge devices of networks with no endpoints (on daemon shutdown, tests)."""
         for record in self.networks.values():
             if record.bridge and not self.endpoints_on(record.id):
-                await delete_bridge_device(record.bridge)
+                await self._remove_bridge(record)
+
+    async def _remove_bridge(self, record: NetworkRecord) -> None:
+        """The network's bridge device and its masquerade rule."""
+        for subnet in _masqueraded(record):
+            await asyncio.to_thread(masquerade.remove, subnet, record.bridge)
+        await delete_bridge_device(record.bridge)
 
     # -- endpoints -------------------------------------------------------------------------
 
     def netns_path(self, container_id: str) -> Path:
         return self.run_dir / "netns" / container_id
 
-    async def create_sandbox(self, container_id: str) -> Path:
+    def userns_path(self, container_id: str) -> Path:
+        """The pinned user namespace owning a remapped container's network namespace."""
+        return self.run_dir / "userns" / container_id
+
+    async def create_sandbox(self, container_id: str, own_user_namespace: bool = False) -> Path:
         """The container's network namespace (only `lo` until it is connected).
 
-        `lo` is brought up (CNI loopback ADD) in the background, beside the first connect's
-        plugins, which touch other devices of the namespace: `sandbox_ready` waits for it."""
+        `lo` is brought up by the process that makes the namespace; in a remapped user namespace,
+        by CNI loopback ADD in the background, beside the first connect's plugins, which touch
+        other devices of the namespace: `sandbox_ready` waits for it."""
         path = self.netns_path(container_id)
         if not path.exists():
-            await netns.create(path)
-            self._loopbacks[container_id] = asyncio.ensure_future(
-                self.cni.add(LOOPBACK, Attachment(container_id, str(path), ifname="lo")))
+            if own_user_namespace and self.userns_remap is not None:
+                await netns.create_in_user_namespace(path, self.userns_path(container_id),
+                                                     [(0, self.userns_remap.uid_start, self.userns_remap.uid_size)],
+                                                     [(0, self.userns_remap.gid_start, self.userns_remap.gid_size)])
+                self._loopbacks[container_id] = asyncio.ensure_future(
+                    self.cni.add(LOOPBACK, Attachment(container_id, str(path), ifname="lo")))
+            else:
+                await netns.create(path, loopback_up=True)
         return path
 
     async def sandbox_ready(self, container_id: str) -> None:
@@ -243,7 +289,9 @@ class NetworkController:
                 pass
 
     async def connect(self, container_id: str, container_name: str, ref: str, aliases: list[str] | None = None,
-                      ip: str = "", ports: list[PortMapping] | None = None) -> Endpoint:
+                      ip: str = "", ports: list[PortMapping] | None = None, ip6: str = "",
+                      mac: str = "", links: list[str] | None = None,
+                      link_local_ips: list[str] | None = None) -> Endpoint:
         record = self.find(ref)
         if record.driver != "bridge":
             raise errdefs.Forbidden(f"container cannot be disconnected from host network or connected to {record.name} network"
@@ -258,11 +306,17 @@ class NetworkController:
                     raise errdefs.InvalidArgument(f"no configured subnet or ip-range contain the IP address {ip}")
             except ValueError as err:
                 raise errdefs.InvalidArgument(f"invalid IPv4 address: {ip}") from err
+        ipam_extra.check_ip6(record, ip6)
+        link_local = ipam_extra.checked_link_local(link_local_ips or [])
         ports = [self._claim_port(p) for p in ports or []]
         namespace = await self.create_sandbox(container_id)
+        runtime_config: dict[str, Any] = {"portMappings": [p.cni() for p in ports]} if ports else {}
+        if ip or ip6:
+            runtime_config["ips"] = [a for a in (ip, ip6) if a]
+        if mac:
+            runtime_config["mac"] = mac
         attachment = Attachment(container_id, str(namespace), ifname=self._next_ifname(container_id),
-                                args={"IP": ip} if ip else {},
-                                runtime_config={"portMappings": [p.cni() for p in ports]} if ports else {})
+                                runtime_config=runtime_config)
         # The bridge's plugins and the sandbox's loopback work on different devices: together.
         adding = asyncio.ensure_future(self.cni.add(self._conflist(record, with_ports=bool(ports)), attachment))
         try:
@@ -273,7 +327,14 @@ class NetworkController:
                 await self.cni.delete(self._conflist(record, with_ports=bool(ports)), attachment)
             raise
         result = await adding
-        address = next((i for i in result.get("ips") or []), {})
+        if link_local:
+            try:
+                await ipam_extra.add_addresses(str(namespace), attachment.ifname, link_local)
+            except errdefs.WharfError:
+                await self.cni.delete(self._conflist(record, with_ports=bool(ports)), attachment)
+                raise
+        address = next((i for i in result.get("ips") or [] if ":" not in i.get("address", "")), {})
+        address6 = next((i for i in result.get("ips") or [] if ":" in i.get("address", "")), {})
         interfaces = result.get("interfaces") or []
         index = address.get("interface")
         mac = interfaces[index].get("mac", "") if isinstance(index, int) and index < len(interfaces) else ""
@@ -281,7 +342,9 @@ class NetworkController:
                             container_name=container_name.lstrip("/"), endpoint_id=secrets.token_hex(32),
                             interface=attachment.ifname,
                             ip_address=address.get("address", ""), gateway=address.get("gateway", ""),
-                            mac_address=mac, aliases=list(aliases or []), ports=ports)
+                            mac_address=mac, aliases=list(aliases or []), ports=ports,
+                            ip6_address=address6.get("address", ""), gateway6=address6.get("gateway", ""),
+                            links=list(links or []))
         self.endpoints.setdefault(container_id, []).append(endpoint)
         self._save_endpoints(container_id)
         return endpoint
@@ -337,7 +400,9 @@ class NetworkController:
                     remaining.remove(endpoint)
 
         async def loopback_down() -> None:
-            if path.exists():
+            # Only a loopback CNI brought up (it keeps a cached result) needs its DEL; otherwise
+            # `lo` goes with the namespace.
+            if path.exists() and self.cni.has_cached(LOOPBACK["name"], Attachment(container_id, str(path), ifname="lo")):
                 try:
                     await self.cni.delete(LOOPBACK, Attachment(container_id, str(path), ifname="lo"))
                 except errdefs.WharfError as err:
@@ -349,6 +414,8 @@ class NetworkController:
         self._save_endpoints(container_id)
         if path.exists():
             netns.remove(path)
+        if self.userns_path(container_id).exists():
+            netns.remove(self.userns_path(container_id))  # the same unpinning
         if errors:
             raise errdefs.System("; ".join(errors))
 
@@ -366,13 +433,27 @@ class NetworkController:
 
     def resolve(self, container_id: str, name: str) -> list[str]:
         name = name.lower()
-        found = []
+        found = self._resolve_link(container_id, name)
         for endpoint in self._shared_endpoints(container_id):
             names = {endpoint.container_name.lower(), endpoint.container_id[:12], *(a.lower() for a in endpoint.aliases)}
             qualified = {f"{n}.{endpoint.network_name.lower()}" for n in names}
             if name in names or name in qualified:
-                found.append(endpoint.address)
+                found += [a for a in (endpoint.address, endpoint.address6) if a]  # A and AAAA
         return found
+
+    def _resolve_link(self, container_id: str, name: str) -> list[str]:
+        """`--link target:alias` on a user-defined network: `alias` names the target, for this
+        container only (moby's endpoint links)."""
+        for mine in self.endpoints.get(container_id, []):
+            for link in mine.links:
+                target, _, alias = link.partition(":")
+                if name not in ((alias or target).lower(), f"{(alias or target).lower()}.{mine.network_name.lower()}"):
+                    continue
+                target = target.lstrip("/").lower()
+                return [a for e in self.endpoints_on(mine.network_id)
+                        if target in (e.container_name.lower(), e.container_id[:12]) or e.container_id == target
+                        for a in (e.address, e.address6) if a]
+        return []
 
     def reverse(self, container_id: str, address: str) -> str | None:
         for endpoint in self._shared_endpoints(container_id):

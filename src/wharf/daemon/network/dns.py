@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from contextlib import suppress
 
-from dnslib import PTR, QTYPE, RCODE, RR, A, DNSRecord  # type: ignore[import-untyped]
+from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSRecord  # type: ignore[import-untyped]
 
 from wharf.linux.netns_thread import run_in_netns
 
@@ -97,8 +97,11 @@ class EmbeddedDNS:
         if question.qtype in (QTYPE.A, QTYPE.AAAA, QTYPE.ANY):
             addresses = self.resolve(container_id, name)
             if addresses:
-                if question.qtype != QTYPE.AAAA:
-                    for address in addresses:
+                # A name of a dual-stack network has IPv4 and IPv6 addresses: each to its query.
+                for address in addresses:
+                    if ":" in address and question.qtype != QTYPE.A:
+                        reply.add_answer(RR(question.qname, QTYPE.AAAA, rdata=AAAA(address), ttl=TTL))
+                    elif ":" not in address and question.qtype != QTYPE.AAAA:
                         reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(address), ttl=TTL))
                 return reply.pack()
         elif question.qtype == QTYPE.PTR and name.endswith(".in-addr.arpa"):

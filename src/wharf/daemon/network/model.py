@@ -27,6 +27,14 @@ class NetworkRecord:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     ipam_options: dict[str, str] = field(default_factory=dict)
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+    """IPAM AuxiliaryAddresses of the IPv4 subnet: reserved, never handed to a container."""
+    enable_ipv6: bool = False
+    subnet6: str = ""
+    """The IPv6 subnet of a dual-stack network (EnableIPv6)."""
+    gateway6: str = ""
+    ip_range6: str = ""
+    aux_addresses6: dict[str, str] = field(default_factory=dict)
 
     @property
     def predefined(self) -> bool:
@@ -45,6 +53,15 @@ class NetworkRecord:
             entry = {"Subnet": self.subnet, "Gateway": self.gateway}
             if self.ip_range:
                 entry["IPRange"] = self.ip_range
+            if self.aux_addresses:
+                entry["AuxiliaryAddresses"] = dict(self.aux_addresses)
+            config.append(entry)
+        if self.subnet6:
+            entry = {"Subnet": self.subnet6, "Gateway": self.gateway6}
+            if self.ip_range6:
+                entry["IPRange"] = self.ip_range6
+            if self.aux_addresses6:
+                entry["AuxiliaryAddresses"] = dict(self.aux_addresses6)
             config.append(entry)
         return {
             "Name": self.name,
@@ -53,7 +70,7 @@ class NetworkRecord:
             "Scope": "local",
             "Driver": self.driver,
             "EnableIPv4": True,
-            "EnableIPv6": False,
+            "EnableIPv6": self.enable_ipv6,
             "IPAM": {"Driver": "default", "Options": self.ipam_options or None, "Config": config},
             "Internal": self.internal,
             "Attachable": self.attachable,
@@ -66,7 +83,7 @@ class NetworkRecord:
                     "EndpointID": e.endpoint_id,
                     "MacAddress": e.mac_address,
                     "IPv4Address": e.ip_address,
-                    "IPv6Address": "",
+                    "IPv6Address": e.ip6_address,
                 }
                 for e in endpoints
             },
@@ -101,6 +118,11 @@ class Endpoint:
     gateway: str = ""
     mac_address: str = ""
     aliases: list[str] = field(default_factory=list)
+    ip6_address: str = ""
+    """With the prefix length, e.g. `fd00:1::2/64`; empty on an IPv4-only network."""
+    gateway6: str = ""
+    links: list[str] = field(default_factory=list)
+    """EndpointSettings.Links (`target:alias`) on a user-defined network: DNS aliases for this container."""
     ports: list[PortMapping] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +137,10 @@ class Endpoint:
     @property
     def address(self) -> str:
         return self.ip_address.split("/")[0]
+
+    @property
+    def address6(self) -> str:
+        return self.ip6_address.split("/")[0]
 
     @property
     def prefix_length(self) -> int:
@@ -134,8 +160,8 @@ class Endpoint:
             "Gateway": self.gateway,
             "IPAddress": self.address,
             "IPPrefixLen": self.prefix_length,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": self.gateway6,
+            "GlobalIPv6Address": self.address6,
+            "GlobalIPv6PrefixLen": ipaddress.ip_interface(self.ip6_address).network.prefixlen if self.ip6_address else 0,
             "DNSNames": None,
         }
