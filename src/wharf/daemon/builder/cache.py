@@ -40,6 +40,11 @@ class BuildCache:
         """The manifest digest of the image a step made, or None."""
         return self._entries.get(key)
 
+    def manifests(self) -> set[str]:
+        """Every manifest digest the cache names (kept from garbage collection by a lease)."""
+        with self._lock:
+            return set(self._entries.values())
+
     def put(self, key: str, manifest_digest: str) -> None:
         with self._lock:
             self._entries[key] = manifest_digest

@@ -7,6 +7,7 @@ while its layer is read."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from wharf import errdefs
 from wharf.containerd.core.images import Image
 from wharf.containerd.core.tasks import TaskStatus
 from wharf.daemon.backend.image_changes import apply_changes
-from wharf.daemon.backend.images import DANGLING_PREFIX, ImageService, parse_reference
+from wharf.daemon.backend.images import DANGLING_PREFIX, PARENT_LABEL, ImageService, parse_reference
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.state import Status
 from wharf.daemon.backend.supervisor import Supervisor
@@ -29,6 +30,8 @@ COMMITTED_KEYS = (
     "User", "ExposedPorts", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Volumes", "WorkingDir",
     "Entrypoint", "OnBuild", "Labels", "StopSignal", "Shell",
 )  # fmt: skip
+EXIT_SETTLE_CHECKS, EXIT_SETTLE_INTERVAL = 10, 0.05
+"""How long a pause that failed waits for the container's exit to be seen (checks, seconds apart)."""
 
 
 @dataclass
@@ -86,7 +89,7 @@ class CommitService:
         await imagestate.save(self._supervisor.content, state)
         descriptor = imagestate.manifest_descriptor(state)
         name = str(target) if target else DANGLING_PREFIX + state.image_id
-        await self._supervisor.images.update(Image(name=name, target=descriptor))
+        await self._supervisor.images.update(Image(name=name, target=descriptor, labels={PARENT_LABEL: base.id}))
         self._images.publish("commit" if target is None else "tag", state.image_id,
                              target.familiar() if target else "")  # fmt: skip
         return state.image_id
@@ -98,10 +101,14 @@ class CommitService:
             await self._supervisor.tasks.pause(container_id)
             return True
         except errdefs.WharfError:
-            try:
-                info = await self._supervisor.tasks.get(container_id)
-            except errdefs.NotFound:
-                return False
-            if info.status is TaskStatus.RUNNING:
-                raise
-            return False
+            # The runtime may see the process gone before the shim has reaped it: give the exit
+            # a moment to land before calling the failure real.
+            for _ in range(EXIT_SETTLE_CHECKS):
+                try:
+                    info = await self._supervisor.tasks.get(container_id)
+                except errdefs.NotFound:
+                    return False
+                if info.status is not TaskStatus.RUNNING:
+                    return False
+                await asyncio.sleep(EXIT_SETTLE_INTERVAL)
+            raise

@@ -92,6 +92,10 @@ class BuildContext:
     def excluded(self, relative: str) -> bool:
         return bool(relative) and self.ignore.excluded(relative)
 
+    def reaches_below(self, relative: str) -> bool:
+        """An excluded directory an exception pattern may re-include files from."""
+        return bool(relative) and self.ignore.reaches_below(relative)
+
     def ensure_extracted(self) -> None:
         """Unpack the archive into `root` (blocking; once)."""
         if not self.extracted:

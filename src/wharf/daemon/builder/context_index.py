@@ -205,20 +205,24 @@ class ContextIndex:
             if fnmatchcase(name, head):
                 self._glob(f"{prefix}/{name}" if prefix else name, rest, out)
 
-    def walk(self, sources: list[str], strict: bool, skip: Callable[[str], bool]) -> Iterator[IndexedSource]:
+    def walk(self, sources: list[str], strict: bool, skip: Callable[[str], bool],
+             reenter: Callable[[str], bool] = lambda _: False) -> Iterator[IndexedSource]:  # fmt: skip
+        """As copy.walk_sources, over the index."""
         for top in sources:
             key = self.resolve(top, strict=strict)
             entry = self.entries.get(key)
-            if (top and skip(top)) or entry is None:
+            skipped_dir = bool(top) and skip(top) and reenter(top) and entry is not None and entry.is_dir
+            if (top and skip(top) and not skipped_dir) or entry is None:
                 raise errdefs.NotFound(
                     f"file not found in build context or excluded by .dockerignore: stat {top or '.'}: "
                     "file does not exist"
                 )
             yield IndexedSource(top, "", entry)
             if entry.is_dir:
-                yield from self._walk_dir(key, top, "", skip)
+                yield from self._walk_dir(key, top, "", skip, reenter)
 
-    def _walk_dir(self, key: str, top: str, inside: str, skip: Callable[[str], bool]) -> Iterator[IndexedSource]:
+    def _walk_dir(self, key: str, top: str, inside: str, skip: Callable[[str], bool],
+                  reenter: Callable[[str], bool]) -> Iterator[IndexedSource]:  # fmt: skip
         # Depth first in sorted order, with a stack rather than recursion: a hostile context may
         # nest directories thousands deep.
         stack = [(key, inside, iter(sorted(self.entries[key].children)))]
@@ -230,10 +234,12 @@ class ContextIndex:
                 continue
             below = f"{inside}/{name}" if inside else name
             relative = f"{top}/{below}" if top else below
-            if skip(relative):
-                continue
             child_key = f"{key}/{name}" if key else name
             entry = self.entries[child_key]
+            if skip(relative):
+                if entry.is_dir and reenter(relative):  # not taken, but exceptions may be below
+                    stack.append((child_key, below, iter(sorted(entry.children))))
+                continue
             yield IndexedSource(top, below, entry)
             if entry.is_dir:
                 stack.append((child_key, below, iter(sorted(entry.children))))

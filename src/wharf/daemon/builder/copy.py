@@ -54,14 +54,18 @@ def _never(_: str) -> bool:
     return False
 
 
-def walk_sources(root: str, sources: list[str], strict: bool, skip: Skip = _never) -> Iterator[SourceEntry]:
-    """Every entry that COPY would read, in a stable order. Missing sources are errors."""
+def walk_sources(
+    root: str, sources: list[str], strict: bool, skip: Skip = _never, reenter: Skip = _never
+) -> Iterator[SourceEntry]:
+    """Every entry that COPY would read, in a stable order. Missing sources are errors. A skipped
+    directory for which `reenter` says yes is not read, but what is below it is walked."""
     for top in sources:
         try:
             resolved = resolve_in_root(root, top, strict=strict)
         except OutsideContext:
             raise
-        if (top and skip(top)) or not os.path.lexists(resolved):
+        skipped_dir = bool(top) and skip(top) and reenter(top) and os.path.isdir(resolved)
+        if (top and skip(top) and not skipped_dir) or not os.path.lexists(resolved):
             raise errdefs.NotFound(
                 f"file not found in build context or excluded by .dockerignore: stat {top or '.'}: "
                 "file does not exist"
@@ -69,20 +73,22 @@ def walk_sources(root: str, sources: list[str], strict: bool, skip: Skip = _neve
         st = os.lstat(resolved)
         yield SourceEntry(top, resolved, "", st)
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(resolved, top, "", skip)
+            yield from _walk_dir(resolved, top, "", skip, reenter)
 
 
-def _walk_dir(directory: str, top: str, inside: str, skip: Skip) -> Iterator[SourceEntry]:
+def _walk_dir(directory: str, top: str, inside: str, skip: Skip, reenter: Skip) -> Iterator[SourceEntry]:
     for name in sorted(os.listdir(directory)):
         below = f"{inside}/{name}" if inside else name
         relative = f"{top}/{below}" if top else below
-        if skip(relative):
-            continue
         path = os.path.join(directory, name)
+        if skip(relative):
+            if reenter(relative) and os.path.isdir(path) and not os.path.islink(path):
+                yield from _walk_dir(path, top, below, skip, reenter)
+            continue
         st = os.lstat(path)
         yield SourceEntry(top, path, below, st)
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(path, top, below, skip)
+            yield from _walk_dir(path, top, below, skip, reenter)
 
 
 def checksum(entries: Iterator[SourceEntry]) -> str:
@@ -172,7 +178,7 @@ def _is_archive(path: str) -> bool:
 
 def copy_into(
     rootfs: str, src_root: str, sources: list[str], dest: str, options: CopyOptions, strict: bool,
-    skip: Skip = _never,
+    skip: Skip = _never, reenter: Skip = _never,
 ) -> None:  # fmt: skip
     """Copy `sources` (relative to `src_root`) to `dest` (absolute, in the rootfs)."""
     owner = _owner(os.stat(rootfs), options)
@@ -182,7 +188,7 @@ def copy_into(
         raise errdefs.InvalidArgument(
             "When using COPY with more than one source file, the destination must be a directory and end with a /"
         )
-    for entry in walk_sources(src_root, sources, strict, skip):
+    for entry in walk_sources(src_root, sources, strict, skip, reenter):
         if entry.inside == "":
             if stat.S_ISDIR(entry.st.st_mode):
                 target = make_dirs(rootfs, dest_clean, *owner)
@@ -205,6 +211,8 @@ def copy_into(
         top_dir = resolve_in_root(rootfs, dest_clean)
         parent_rel, name = posixpath.split(entry.inside)
         parent = resolve_in_root(rootfs, os.path.relpath(os.path.join(top_dir, parent_rel), rootfs))
+        if not os.path.isdir(parent):  # below a directory .dockerignore left out (an exception)
+            parent = make_dirs(rootfs, os.path.relpath(parent, rootfs), *owner)
         _place(entry.host_path, entry.st, os.path.join(parent, name), options)
 
 

@@ -27,6 +27,7 @@ from wharf.daemon.builder.imagestate import ImageState
 from wharf.daemon.builder.parser import Node, parse
 from wharf.daemon.builder.rootfs import mounted
 from wharf.daemon.builder.run_mounts import prepare_mounts
+from wharf.daemon.builder.run_network import RunNetwork
 from wharf.daemon.builder.runner import BuildContainer
 from wharf.daemon.builder.sources import ContextSource, CopySource, DirectorySource
 from wharf.oci import reference
@@ -210,7 +211,7 @@ async def dispatch_workdir(run: BuildRun, stage: Stage, node: Node) -> None:
         state.run_config["WorkingDir"] = resolved
 
     key = cache_key(stage.state.image_id, text)
-    hit = await run.cached(key)
+    hit = await run.cached(key, stage.state, [f"/bin/sh -c #(nop) {text}", f"/bin/sh -c #(nop)  {text}"], change)
     if hit is not None:
         stage.state = hit
         return
@@ -383,6 +384,9 @@ async def _dispatch_run(run: BuildRun, stage: Stage, node: Node, stack: contextl
     network = flags.get("network", "")
     if network not in ("", "default", "none", "host"):
         raise errdefs.InvalidArgument(f"RUN --network={network}: only default, none and host are supported")
+    # `RUN --network` (BuildKit's) overrides the build's networkmode; `default` keeps it.
+    run_network = RunNetwork(network if network in ("none", "host") else run.options.network_mode,
+                             list(run.options.extra_hosts))  # fmt: skip
     if flags.get("security", "sandbox") != "sandbox":
         raise errdefs.InvalidArgument("RUN --security=insecure is not supported")
     mount_values = [raw.partition("=")[2] for raw in node.flags if raw.startswith("--mount=")]
@@ -398,7 +402,7 @@ async def _dispatch_run(run: BuildRun, stage: Stage, node: Node, stack: contextl
     prefix = [f"|{len(build_args)}", *(f"{k}={v}" for k, v in sorted(build_args.items()))] if build_args else []
     created_by = " ".join(prefix + command)
     key = cache_key(stage.state.image_id, "RUN " + json.dumps(prefix + command) + network, mounts_key)
-    hit = await run.cached(key)
+    hit = await run.cached(key, stage.state, [created_by])
     if hit is not None:
         stage.state = hit
         return
@@ -412,13 +416,9 @@ async def _dispatch_run(run: BuildRun, stage: Stage, node: Node, stack: contextl
     container = BuildContainer(run.supervisor, run.builder.settings)
     await run.output.stream(f" ---> Running in {container.id[:12]}\n")
 
-    async def output(data: bytes) -> None:
-        await run.output.stream(data.decode("utf-8", "replace"))
-
     succeeded = False
     try:
-        code = await container.run(parent_chain, config, command, output, mounts,
-                                   "host" if network == "host" else "")  # fmt: skip
+        code = await container.run(parent_chain, config, command, run.output.stream, mounts, run_network)
         if code != 0:
             raise BuildFailed(f"The command '{' '.join(command)}' returned a non-zero code: {code}", code)
         result = await container.take_layer()
@@ -519,12 +519,12 @@ async def _dispatch_copy(run: BuildRun, stage: Stage, node: Node, add: bool) -> 
         options_text = " ".join(f"--{k}={v}" for k, v in sorted(flags.items()) if k != "link")
         key_text = f"{instruction} {options_text} {json.dumps(sources)} {dest_path}"
         key = cache_key(stage.state.image_id, key_text, digest)
-        hit = await run.cached(key)
+        kind = "dir" if len(sources) > 1 or any(source.is_dir(s) for s in sources) else "file"
+        created_by = f"/bin/sh -c #(nop) {instruction} {kind}:{digest.removeprefix('sha256:')} in {dest_path} "
+        hit = await run.cached(key, stage.state, [created_by])
         if hit is not None:
             stage.state = hit
             return
-        kind = "dir" if len(sources) > 1 or any(source.is_dir(s) for s in sources) else "file"
-        created_by = f"/bin/sh -c #(nop) {instruction} {kind}:{digest.removeprefix('sha256:')} in {dest_path} "
         await asyncio.to_thread(source.prepare)
 
         def write(rootfs: str) -> None:
@@ -532,7 +532,7 @@ async def _dispatch_copy(run: BuildRun, stage: Stage, node: Node, add: bool) -> 
             if chown:
                 uid, gid = resolve_chown(rootfs, chown)
             options = CopyOptions(uid=uid, gid=gid, mode=chmod, extract_archives=add)
-            copy_into(rootfs, source.root, sources, dest_path, options, source.strict, source.skip)
+            copy_into(rootfs, source.root, sources, dest_path, options, source.strict, source.skip, source.reenter)
 
         await run.layer_from_files(stage, key, created_by, write)
 

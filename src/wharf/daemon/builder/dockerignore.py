@@ -2,7 +2,9 @@
 
 Patterns are Docker's: Go-style globs on slash-separated paths relative to the context root,
 `**` for any number of directories, `!` to re-include, the last matching pattern wins, and a
-pattern that matches a directory excludes everything below it.
+pattern that matches a directory excludes everything below it, except what an exception pattern
+re-includes: a walk goes into an excluded directory when an exception could match below it
+(`reaches_below`, moby's rule), without taking the directory itself.
 """
 
 from __future__ import annotations
@@ -120,3 +122,10 @@ class IgnoreMatcher:
             if hit:
                 matched = not pattern.exclusion
         return matched
+
+    def reaches_below(self, directory: str) -> bool:
+        """Whether an exception pattern may re-include something inside the excluded `directory`
+        (moby walks into it then, as its archive code does: the exception's text starts with the
+        directory's path)."""
+        prefix = posixpath.normpath(directory).lstrip("/") + "/"
+        return any(p.exclusion and (p.text + "/").startswith(prefix) for p in self.patterns)

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from wharf.daemon.backend.images import DANGLING_PREFIX, ImageService, parse_ref
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.daemon.builder import imagestate
 from wharf.daemon.builder.cache import BuildCache, cache_key
+from wharf.daemon.builder.cache_sources import CacheSources, resolve_cache_sources
 from wharf.daemon.builder.context import BuildContext
 from wharf.daemon.builder.imagestate import ImageState
 from wharf.daemon.builder.parser import DockerfileSyntaxError, Node, parse
@@ -62,6 +63,11 @@ class BuildOptions:
     labels: dict[str, str] = field(default_factory=dict)
     target: str = ""
     network_mode: str = ""
+    """RUN steps' network: "" (loopback only), "host", or a network's name or id (run_network.py)."""
+    extra_hosts: list[str] = field(default_factory=list)
+    """`name:ip` lines RUN steps see in /etc/hosts (`--add-host`)."""
+    cache_from: list[str] = field(default_factory=list)
+    """`--cache-from` images: when given, only their ancestors are cache hits (cache_sources.py)."""
     registry_auth: dict[str, RegistryAuth] = field(default_factory=dict)
     """Credentials per registry (X-Registry-Config), for base images FROM pulls."""
 
@@ -156,6 +162,8 @@ class Builder:
         except DockerfileSyntaxError as err:
             raise errdefs.InvalidArgument(str(err)) from None
         run = BuildRun(self, context, options, BuildOutput(send, options.quiet), ShellLexer(dockerfile.escape))
+        if options.cache_from:
+            run.cache_sources = await resolve_cache_sources(self.images, options.cache_from)
         try:
             image = await run.execute(dockerfile.nodes)
         except ShellSyntaxError as err:
@@ -203,6 +211,8 @@ class BuildRun:
         self.stages: list[Stage] = []
         self.step = 0
         self.total = 0
+        self.cache_sources: CacheSources | None = None
+        """With `--cache-from`: the images cache hits must belong to."""
 
     # ---- driving --------------------------------------------------------------------------
 
@@ -293,17 +303,47 @@ class BuildRun:
 
     # ---- cache and commits ----------------------------------------------------------------
 
-    async def cached(self, key: str) -> ImageState | None:
+    async def cached(
+        self, key: str, parent: ImageState | None = None, created_by: Collection[str] = (),
+        change: Callable[[ImageState], None] | None = None,
+    ) -> ImageState | None:  # fmt: skip
+        """The cached image of a step, or None. With `--cache-from`, a miss may still be restored
+        from a source image (`parent`, the history texts the step would write, its config change)."""
         if self.options.nocache:
             return None
         manifest = self.builder.cache.get(key)
         if manifest is None:
-            return None
+            return await self._restored(key, parent, created_by, change)
         try:
             state = await imagestate.load(self.supervisor.content, manifest)
         except (errdefs.NotFound, ValueError, KeyError):
             self.builder.cache.forget(key)
             return None
+        if self.cache_sources is not None and not self.cache_sources.allows(state.config):
+            return await self._restored(key, parent, created_by, change)
+        await self.output.stream(" ---> Using cache\n")
+        return state
+
+    async def _restored(
+        self, key: str, parent: ImageState | None, created_by: Collection[str],
+        change: Callable[[ImageState], None] | None,
+    ) -> ImageState | None:  # fmt: skip
+        if self.cache_sources is None or parent is None or not created_by:
+            return None
+        step = self.cache_sources.restore(parent.config, created_by)
+        if step is None:
+            return None
+        state = parent.child()
+        if change is not None:
+            change(state)
+        state.config.setdefault("history", []).append(step.history)
+        if step.history.get("created"):
+            state.config["created"] = step.history["created"]
+        if step.layer is not None:
+            state.layers.append(step.layer)
+            state.config.setdefault("rootfs", {"type": "layers", "diff_ids": []}).setdefault(
+                "diff_ids", []).append(step.diff_id)  # fmt: skip
+        await self.remember(key, state)
         await self.output.stream(" ---> Using cache\n")
         return state
 
@@ -316,13 +356,14 @@ class BuildRun:
     ) -> None:
         """A config-only step: a new image with an empty-layer history entry."""
         key = cache_key(stage.state.image_id, key_text)
-        hit = await self.cached(key)
+        history_text = f"/bin/sh -c #(nop)  {created_by}"
+        hit = await self.cached(key, stage.state, [history_text], change)
         if hit is not None:
             stage.state = hit
             return
         state = stage.state.child()
         change(state)
-        state.add_history(f"/bin/sh -c #(nop)  {created_by}", empty_layer=True)
+        state.add_history(history_text, empty_layer=True)
         await self.remember(key, state)
         stage.state = state
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable
 
 from wharf import errdefs
+from wharf.containerd.core.leases import CONTENT, LeaseResource
+from wharf.containerd.proxy.leases import leased
 from wharf.daemon.backend.distribution import DistributionService
 from wharf.daemon.backend.images import ImageService
 from wharf.daemon.backend.record import ContainerRecord
@@ -19,7 +22,13 @@ from wharf.daemon.builder.cache import BuildCache
 from wharf.daemon.builder.commit import CommitRequest, CommitService
 from wharf.daemon.builder.context import load_context
 from wharf.daemon.builder.evaluator import Builder, BuildOptions, Send
+from wharf.daemon.builder.run_network import ContainerNetworkingLike
 from wharf.daemon.builder.runner import BUILD_LABEL, RunSettings
+
+log = logging.getLogger(__name__)
+
+CACHE_LEASE = "wharfd-build-cache"
+"""The lease that keeps what the build cache names (no expiry: the cache outlives wharfd)."""
 
 
 class BuildService:
@@ -27,17 +36,19 @@ class BuildService:
         self, supervisor: Supervisor, images: ImageService, distribution: DistributionService,
         data_root: str, runtime: str, cgroup_parent: str,
         container_lookup: Callable[[str], ContainerRecord] | None = None,
+        networking: ContainerNetworkingLike | None = None,
     ) -> None:  # fmt: skip
         self._dir = os.path.join(data_root, "builder")
         self._tmp = os.path.join(self._dir, "tmp")
-        _unmount_leftovers(os.path.join(self._dir, "work", "mnt"))
+        work = os.path.join(self._dir, "work")
+        _unmount_leftovers(os.path.join(work, "mnt"))
         shutil.rmtree(self._tmp, ignore_errors=True)  # what a crashed build left behind
+        shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
         os.makedirs(self._tmp, mode=0o700, exist_ok=True)
         self.cache = BuildCache(self._dir)
-        self._builder = Builder(
-            supervisor, images, distribution, self.cache, RunSettings(runtime, cgroup_parent),
-            os.path.join(self._dir, "work"),
-        )  # fmt: skip
+        settings = RunSettings(runtime, cgroup_parent, networking=networking, files_dir=os.path.join(work, "run"),
+                               mount_dir=os.path.join(work, "mnt"))  # fmt: skip
+        self._builder = Builder(supervisor, images, distribution, self.cache, settings, work)
         self._supervisor = supervisor
         self._swept = False
         self._commits = CommitService(supervisor, images, container_lookup) if container_lookup else None
@@ -45,7 +56,8 @@ class BuildService:
     async def commit(self, request: CommitRequest) -> str:
         if self._commits is None:
             raise errdefs.NotImplementedYet("commit needs the container service")
-        return await self._commits.commit(request)
+        async with leased(self._supervisor, purpose="commit"):  # the layer is garbage until the image names it
+            return await self._commits.commit(request)
 
     async def _sweep_leftovers(self) -> None:
         """Build containers and snapshots a wharfd that died mid-build left in the supervisor
@@ -68,6 +80,34 @@ class BuildService:
                     await supervisor.snapshots.remove(snapshot.name)
 
     async def build(self, body: AsyncIterator[bytes], options: BuildOptions, send: Send) -> str:
+        # One lease for the whole build: step snapshots and layers are garbage until images name them.
+        async with leased(self._supervisor, purpose="build"):
+            try:
+                return await self._build(body, options, send)
+            finally:
+                await self._keep_cache()
+
+    async def _keep_cache(self) -> None:
+        """The cache names step images no image record names: a lease without expiry keeps them
+        (and, through them, their layers) from garbage collection until `builder prune`."""
+        leases = getattr(self._supervisor, "leases", None)
+        if leases is None:
+            return
+        wanted = {LeaseResource(CONTENT, digest) for digest in self.cache.manifests()}
+        try:
+            try:
+                held = set(await leases.resources(CACHE_LEASE))
+            except errdefs.NotFound:
+                await leases.create(CACHE_LEASE, {"io.wharf.lease.purpose": "build cache"})
+                held = set()
+            for resource in wanted - held:
+                await leases.add_resource(CACHE_LEASE, resource)
+            for resource in held - wanted:
+                await leases.delete_resource(CACHE_LEASE, resource)
+        except errdefs.WharfError as err:
+            log.warning("build cache lease not updated: %s", err)
+
+    async def _build(self, body: AsyncIterator[bytes], options: BuildOptions, send: Send) -> str:
         await self._sweep_leftovers()
         workdir = os.path.join(self._tmp, secrets.token_hex(8))
         os.makedirs(workdir, mode=0o700)
@@ -85,6 +125,7 @@ class BuildService:
 
     async def prune(self, all_cache: bool) -> tuple[list[str], int]:
         count = self.cache.clear()
+        await self._keep_cache()
         return [f"cache-entry-{i}" for i in range(count)], 0
 
 

@@ -19,6 +19,9 @@ class CopySource(Protocol):
 
     def skip(self, relative: str) -> bool: ...
 
+    def reenter(self, relative: str) -> bool:
+        """A skipped directory to walk into anyway (.dockerignore exceptions below it)."""
+
     def glob(self, pattern: str) -> list[str]: ...
 
     def checksum(self, sources: list[str]) -> str:
@@ -40,6 +43,9 @@ class ContextSource:
     def skip(self, relative: str) -> bool:
         return self._context.excluded(relative)
 
+    def reenter(self, relative: str) -> bool:
+        return self._context.reaches_below(relative)
+
     def glob(self, pattern: str) -> list[str]:
         if self._context.index is None:
             return source_paths(self.root, pattern)
@@ -47,8 +53,8 @@ class ContextSource:
 
     def checksum(self, sources: list[str]) -> str:
         if self._context.index is None:
-            return checksum(walk_sources(self.root, sources, True, self.skip))
-        return index_checksum(self._context.index.walk(sources, True, self.skip))
+            return checksum(walk_sources(self.root, sources, True, self.skip, self.reenter))
+        return index_checksum(self._context.index.walk(sources, True, self.skip, self.reenter))
 
     def is_dir(self, source: str) -> bool:
         if self._context.index is None:
@@ -69,6 +75,9 @@ class DirectorySource:
 
     def skip(self, relative: str) -> bool:
         return bool(self._skip and self._skip(relative))
+
+    def reenter(self, relative: str) -> bool:
+        return False
 
     def glob(self, pattern: str) -> list[str]:
         return source_paths(self.root, pattern)

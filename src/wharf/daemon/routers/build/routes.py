@@ -15,6 +15,7 @@ from wharf import errdefs
 from wharf.containerd.core.distribution import RegistryAuth
 from wharf.daemon.builder.commit import CommitRequest
 from wharf.daemon.builder.evaluator import BuildFailed, BuildOptions
+from wharf.daemon.builder.run_network import parse_extra_hosts, parse_network_mode
 from wharf.daemon.routers.build.backend import BuildBackend
 from wharf.daemon.routers.common import Route, bool_value, json_body
 from wharf.daemon.server.responses import json_response
@@ -59,9 +60,14 @@ def registry_config(header: str | None) -> dict[str, RegistryAuth]:
 def build_options(request: web.Request) -> BuildOptions:
     buildargs = {str(k): (None if v is None else str(v)) for k, v in _json_query(request, "buildargs").items()}
     labels = {str(k): str(v) for k, v in _json_query(request, "labels").items()}
-    network = request.query.get("networkmode", "")
-    if network not in ("", "default", "none", "host", "bridge"):
-        raise errdefs.InvalidArgument(f"network mode {network!r} is not supported by the builder")
+    network = parse_network_mode(request.query.get("networkmode", ""))
+    cache_from = request.query.get("cachefrom", "")
+    try:
+        cache_sources = json.loads(cache_from) if cache_from else []
+    except ValueError:
+        raise errdefs.InvalidArgument(f"invalid cachefrom value: {cache_from}") from None
+    if not isinstance(cache_sources, list):
+        raise errdefs.InvalidArgument(f"invalid cachefrom value: {cache_from}")
     return BuildOptions(
         tags=[t for t in request.query.getall("t", []) if t],
         dockerfile=request.query.get("dockerfile", ""),
@@ -73,7 +79,9 @@ def build_options(request: web.Request) -> BuildOptions:
         quiet=bool_value(request, "q"),
         labels=labels,
         target=request.query.get("target", ""),
-        network_mode="host" if network == "host" else "",
+        network_mode=network,
+        extra_hosts=parse_extra_hosts(request.query.getall("extrahosts", [])),
+        cache_from=[str(name) for name in cache_sources if name],
         registry_auth=registry_config(request.headers.get("X-Registry-Config")),
     )
 
