@@ -19,8 +19,11 @@ def test_ping_and_version(client: docker.DockerClient) -> None:
 
 
 def test_run_returns_output(client: docker.DockerClient) -> None:
-    output = client.containers.run("busybox", ["sh", "-c", "echo sdk; echo err >&2"], remove=True)
-    assert output == b"sdk\n"
+    # The SDK reads its followed log only after it removed the container: repeated, because the
+    # log must survive the removal whatever the timing.
+    for _ in range(10):
+        output = client.containers.run("busybox", ["sh", "-c", "echo sdk; echo err >&2"], remove=True)
+        assert output == b"sdk\n"
 
 
 def test_run_detached_wait_logs_remove(client: docker.DockerClient) -> None:
@@ -97,3 +100,24 @@ def test_commit_right_after_start_of_a_short_container(client: docker.DockerClie
             api.remove_image(image["Id"], force=True)
         finally:
             api.remove_container(container, force=True)
+
+
+def test_committed_image_names_its_parent(client: docker.DockerClient) -> None:
+    api = client.api
+    base = api.inspect_image("busybox")["Id"]
+    container = api.create_container("busybox", ["touch", "/made"], network_disabled=True)
+    try:
+        api.start(container)
+        api.wait(container, timeout=30)
+        committed = api.commit(container["Id"])["Id"]
+        try:
+            assert api.inspect_image(committed)["Parent"] == base
+            api.tag(committed, "committed-child", "v1")
+            assert api.inspect_image("committed-child:v1")["Parent"] == base  # kept across the tag
+            listed = [image for image in api.images(name="committed-child") if image["Id"] == committed]
+            assert listed and listed[0]["ParentId"] == base
+            assert api.inspect_image("busybox")["Parent"] == ""  # imported: no local parent
+        finally:
+            api.remove_image(committed, force=True)
+    finally:
+        api.remove_container(container, force=True)

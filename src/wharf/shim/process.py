@@ -201,6 +201,12 @@ class Process:
     def _exited(self, exit: Exit) -> None:
         """What a kind of process records of its final exit."""
 
+    def take_available_output(self) -> None:
+        """Log what the process wrote already (e.g. while `runtime start` ran), so a client that
+        asks for the logs once start is acknowledged finds it."""
+        for reader in self._readers:
+            reader.take_available()
+
     def _close_stdio(self) -> None:
         for reader in self._readers:
             reader.drain_and_close()

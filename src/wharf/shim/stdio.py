@@ -74,6 +74,11 @@ class OutputReader:
     def _readable(self) -> None:
         self._read_once()
 
+    def take_available(self) -> None:
+        """Publish what is buffered now, without waiting for the loop to notice it."""
+        while self.open and self._read_once():
+            pass
+
     def _read_once(self) -> bool:
         try:
             data = os.read(self.fd, READ_SIZE)

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from wharf.daemon.backend.timefmt import parse_rfc3339
 
@@ -92,32 +93,66 @@ def read_existing(path: str, options: LogOptions) -> tuple[list[LogEntry], int]:
 
 
 async def read_log(path: str, options: LogOptions, still_running: Callable[[], bool]) -> AsyncIterator[LogEntry]:
-    entries, offset = read_existing(path, options)
-    for entry in entries:
-        yield entry
-    if not options.follow:
-        return
-    # Follow: read what the shim appends until the container stops (then a last read).
-    while True:
-        running = still_running()
-        try:
-            size = os.path.getsize(path)
-        except FileNotFoundError:
-            size = 0
-        if size < offset:
-            offset = 0  # rotated: the live file starts again
-        if size > offset:
-            with open(path, "rb") as source:
-                source.seek(offset)
-                data = source.read(size - offset)
-            complete = data[: data.rfind(b"\n") + 1]
-            offset += len(complete)
-            for line in complete.splitlines():
-                entry = _parse_line(line)
-                if entry is not None and _wanted(entry, options):
+    # The live file is held open from the start: a client that reads a followed log after the
+    # container is removed (the docker SDK's `containers.run(remove=True)`) still gets it all.
+    live = _open(path)
+    try:
+        entries, offset = read_existing(path, options)
+        for entry in entries:
+            yield entry
+        if not options.follow:
+            return
+        # Follow: read what the shim appends until the container stops (then a last read).
+        while True:
+            running = still_running()
+            if live is None:
+                live, offset = _open(path), 0
+            elif _rotated(live, path):
+                for entry in _read_new(live, offset, options)[0]:  # the rest of the file rotated away
+                    yield entry
+                live.close()
+                live, offset = _open(path), 0
+            if live is not None:
+                found, offset = _read_new(live, offset, options)
+                for entry in found:
                     if options.until_ns and entry.time_ns > options.until_ns:
                         return
                     yield entry
-        if not running:
-            return
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)
+            if not running:
+                return
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
+    finally:
+        if live is not None:
+            live.close()
+
+
+def _open(path: str) -> BinaryIO | None:
+    try:
+        return open(path, "rb")  # noqa: SIM115 - held across the follow loop, closed by it
+    except FileNotFoundError:
+        return None
+
+
+def _rotated(live: BinaryIO, path: str) -> bool:
+    """The shim renamed the live file away (to FILE.1) and started a new one."""
+    try:
+        return os.stat(path).st_ino != os.fstat(live.fileno()).st_ino
+    except FileNotFoundError:
+        return False  # removed with the container: what is open is all there will be
+
+
+def _read_new(live: BinaryIO, offset: int, options: LogOptions) -> tuple[list[LogEntry], int]:
+    """Complete lines written after `offset`, and the offset after them."""
+    size = os.fstat(live.fileno()).st_size
+    if size < offset:
+        offset = 0  # truncated
+    if size == offset:
+        return [], offset
+    data = os.pread(live.fileno(), size - offset, offset)
+    complete = data[: data.rfind(b"\n") + 1]
+    found = []
+    for line in complete.splitlines():
+        entry = _parse_line(line)
+        if entry is not None and _wanted(entry, options):
+            found.append(entry)
+    return found, offset + len(complete)
