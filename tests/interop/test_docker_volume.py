@@ -185,3 +185,33 @@ def test_volume_events(wharf: WharfDaemon) -> None:
                          "--format", "{{.Action}} {{.Actor.ID}}", check=True).stdout.splitlines()
     assert [line.split()[0] for line in lines if line.endswith(f" {volume}")] == \
         ["create", "mount", "unmount", "destroy"]
+
+
+def test_volume_subpath_mounts_a_directory_of_the_volume(wharf: WharfDaemon, tmp_path: Path) -> None:
+    """`--mount type=volume,volume-subpath=…` (API 1.45): the subpath is resolved inside the
+    volume, so a symlink some container left there cannot lead the mount onto the host."""
+    volume = _name()
+    wharf.docker("volume", "create", volume, check=True)
+    names = [_name() for _ in range(3)]
+    try:
+        wharf.docker("run", "--name", names[0], "--network", "none", "-v", f"{volume}:/vol", "busybox", "sh", "-c",
+                     "mkdir -p /vol/sub && echo content > /vol/sub/file && ln -s /etc /vol/escape",
+                     check=True)  # fmt: skip
+        mounted = wharf.docker("run", "--name", names[1], "--network", "none", "--mount",
+                               f"type=volume,source={volume},target=/mnt,volume-subpath=sub,readonly",
+                               "busybox", "sh", "-c", "cat /mnt/file; ls /mnt; touch /mnt/new")  # fmt: skip
+        assert mounted.stdout == "content\nfile\n"
+        assert "Read-only file system" in mounted.stderr
+        wharf.docker("cp", f"{names[1]}:/mnt/file", str(tmp_path / "copied"), check=True)  # stopped: bound for cp
+        assert (tmp_path / "copied").read_text() == "content\n"
+        # /vol/escape -> /etc is followed inside the volume, where there is no etc: the start fails.
+        escape = wharf.docker("run", "--name", names[2], "--network", "none", "--mount",
+                              f"type=volume,source={volume},target=/mnt,volume-subpath=escape",
+                              "busybox", "ls", "/mnt")  # fmt: skip
+        assert escape.returncode != 0 and "cannot access path escape" in escape.stderr
+        refused = wharf.docker("create", "--mount", f"type=volume,source={volume},target=/mnt,volume-subpath=../x",
+                               "busybox", "true")  # fmt: skip
+        assert refused.returncode != 0 and "subpath must be a relative path within the volume" in refused.stderr
+    finally:
+        wharf.docker("rm", "-f", *names)
+        wharf.docker("volume", "rm", volume)

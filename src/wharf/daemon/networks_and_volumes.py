@@ -29,7 +29,7 @@ class NetworksAndVolumes:
         self.dns = make_dns(self.controller)
         self.networking = ContainerNetworking(self.controller, self.dns, events)
         self.store = VolumeStore(Path(data_root) / "volumes")
-        self.mounts = ContainerMounts(self.store)
+        self.mounts = ContainerMounts(self.store, str(Path(exec_root) / "subpaths"))
         self.networks = NetworkService(self.networking, containers, events)
         self.volumes = VolumeService(self.store, events)
         self._containers = containers

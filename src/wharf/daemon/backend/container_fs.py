@@ -13,12 +13,14 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import AsyncIterator
 from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.snapshots import Mount
+from wharf.daemon.backend.mounts import open_subpath
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.linux import mount as linux_mount
@@ -117,16 +119,20 @@ def _bind_mount_points(root_fd: int, points: list[dict[str, Any]]) -> None:
     for point in sorted(points, key=lambda p: os.path.normpath(p["Destination"]).count("/")):
         if point["Type"] not in ("bind", "volume") or not point.get("Source"):
             continue
+        source_fd = open_subpath(point) if point.get("Subpath") else os.open(point["Source"], os.O_PATH | os.O_CLOEXEC)
         try:
-            is_dir = os.path.isdir(point["Source"])
-            destination_fd = _mount_point_in_root(root_fd, point["Destination"], is_dir)
-        except OSError as err:
-            raise errdefs.System(f"cannot mount {point['Destination']} for the copy: {err}") from err
-        try:
-            linux_mount.mount(point["Source"], f"/proc/self/fd/{destination_fd}", None,
-                              linux_mount.MS_BIND | linux_mount.MS_REC)
+            try:
+                is_dir = stat.S_ISDIR(os.fstat(source_fd).st_mode)
+                destination_fd = _mount_point_in_root(root_fd, point["Destination"], is_dir)
+            except OSError as err:
+                raise errdefs.System(f"cannot mount {point['Destination']} for the copy: {err}") from err
+            try:
+                linux_mount.mount(f"/proc/self/fd/{source_fd}", f"/proc/self/fd/{destination_fd}", None,
+                                  linux_mount.MS_BIND | linux_mount.MS_REC)
+            finally:
+                os.close(destination_fd)
         finally:
-            os.close(destination_fd)
+            os.close(source_fd)
 
 
 def _mount_point_in_root(root_fd: int, destination: str, is_dir: bool) -> int:

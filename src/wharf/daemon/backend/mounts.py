@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from wharf import errdefs
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.volume.local import VolumeStore
+from wharf.linux import openat2
 from wharf.linux.mount import MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, umount2
 from wharf.linux.mount import mount as mount_syscall
 
@@ -91,10 +93,13 @@ def parse_mount(mount: dict[str, Any]) -> dict[str, Any]:
                 "Propagation": propagation, "CreateSource": False}
     if kind == "volume":
         options = mount.get("VolumeOptions") or {}
-        return {"Type": "volume", "Name": source, "Source": "", "Destination": target, "Driver": "local",
-                "Mode": "z", "RW": rw, "Propagation": "", "NoCopy": bool(options.get("NoCopy")),
-                "Labels": options.get("Labels") or {},
-                "DriverOptions": (options.get("DriverConfig") or {}).get("Options") or {}}
+        point = {"Type": "volume", "Name": source, "Source": "", "Destination": target, "Driver": "local",
+                 "Mode": "z", "RW": rw, "Propagation": "", "NoCopy": bool(options.get("NoCopy")),
+                 "Labels": options.get("Labels") or {},
+                 "DriverOptions": (options.get("DriverConfig") or {}).get("Options") or {}}
+        if options.get("Subpath"):
+            point["Subpath"] = _check_subpath(str(options["Subpath"]))
+        return point
     if kind == "tmpfs":
         if source:
             raise errdefs.InvalidArgument("invalid mount config for type \"tmpfs\": field Source must not be specified")
@@ -109,9 +114,19 @@ def parse_mount(mount: dict[str, Any]) -> dict[str, Any]:
     raise errdefs.InvalidArgument(f"invalid mount config: mount type unknown: \"{kind}\"")
 
 
+def _check_subpath(subpath: str) -> str:
+    clean = os.path.normpath(subpath)
+    if os.path.isabs(clean) or clean == ".." or clean.startswith("../"):
+        raise errdefs.InvalidArgument(f"invalid mount config for type \"volume\": subpath must be a relative "
+                                      f"path within the volume: {subpath}")
+    return clean
+
+
 class ContainerMounts:
-    def __init__(self, volumes: VolumeStore) -> None:
+    def __init__(self, volumes: VolumeStore, subpaths_root: str = "") -> None:
         self.volumes = volumes
+        self.subpaths_root = subpaths_root
+        """Where a volume's subpath is bound for the runtime while its container runs."""
         self.events: EventBus | None = None
         """Set by the daemon: volume mount/unmount events, as Docker sends them."""
         self._mounted: set[str] = set()
@@ -175,9 +190,11 @@ class ContainerMounts:
                     self.volumes.remove(name, force=True)
             raise
         ordered = sorted(points.values(), key=lambda p: p["Destination"].count("/"))
-        for point in ordered:
+        for index, point in enumerate(ordered):
             if point["Type"] == "volume":
                 self.volumes.acquire(point["Name"], container_id)
+            if point.get("Subpath"):
+                point["SubpathMount"] = os.path.join(self.subpaths_root, container_id, str(index))
         return ordered
 
     def _exists(self, name: str) -> bool:
@@ -201,7 +218,9 @@ class ContainerMounts:
             options = ["rbind", "rw" if point["RW"] else "ro"]
             if point.get("Propagation"):
                 options.append(point["Propagation"])
-            mounts.append({"destination": point["Destination"], "type": "bind", "source": point["Source"],
+            # A volume's subpath reaches the runtime through a bind made at start (see _bind_subpath).
+            source = point.get("SubpathMount") or point["Source"]
+            mounts.append({"destination": point["Destination"], "type": "bind", "source": source,
                            "options": options})
         return mounts
 
@@ -238,7 +257,11 @@ class ContainerMounts:
                 if point["Type"] == "volume":
                     self.volumes.mount(point["Name"])
                     done.append(point["Name"])
+            for point in record.mount_points:
+                if point.get("SubpathMount"):
+                    _bind_subpath(point)
         except BaseException:
+            self._unbind_subpaths(record)
             for name in done:
                 self.volumes.unmount(name)
             raise
@@ -262,6 +285,7 @@ class ContainerMounts:
         if record.id not in self._mounted:
             return
         self._mounted.discard(record.id)
+        self._unbind_subpaths(record)
         for point in record.mount_points:
             if point["Type"] == "volume":
                 with contextlib.suppress(errdefs.WharfError):
@@ -269,9 +293,16 @@ class ContainerMounts:
                 if self.events is not None:
                     self.events.publish("volume", "unmount", point["Name"], {"container": record.id, "driver": "local"})
 
+    def _unbind_subpaths(self, record: ContainerRecord) -> None:
+        for point in record.mount_points:
+            if point.get("SubpathMount"):
+                _umount(point["SubpathMount"])
+
     def forget(self, record: ContainerRecord, remove_anonymous: bool) -> None:
         """The container is removed: drop its references (and with `rm -v`, its anonymous volumes)."""
         self.unmount(record)
+        if any(point.get("SubpathMount") for point in record.mount_points):
+            shutil.rmtree(os.path.join(self.subpaths_root, record.id), ignore_errors=True)
         for point in record.mount_points:
             if point["Type"] != "volume":
                 continue
@@ -383,3 +414,36 @@ def _copy_tree(source: str, target: str) -> None:
     info = os.lstat(source)
     os.chown(target, info.st_uid, info.st_gid)
     os.chmod(target, stat.S_IMODE(info.st_mode))
+
+
+def open_subpath(point: dict[str, Any]) -> int:
+    """An O_PATH fd of a volume mount point's subpath, resolved inside the volume."""
+    volume_fd = os.open(point["Source"], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return openat2.open_in_root(volume_fd, point["Subpath"], os.O_PATH)
+    except OSError as err:
+        raise errdefs.InvalidArgument(
+            f"error while mounting volume '{point['Name']}': cannot access path {point['Subpath']}: "
+            f"{err.strerror}") from None
+    finally:
+        os.close(volume_fd)
+
+
+def _bind_subpath(point: dict[str, Any]) -> None:
+    """Bind the volume's subpath where the runtime expects it. The subpath is resolved inside the
+    volume (a symlink in it, written by some container, stays inside) and bound from its fd, so
+    what the runtime mounts is what was resolved."""
+    target = point["SubpathMount"]
+    source_fd = open_subpath(point)
+    try:
+        is_dir = stat.S_ISDIR(os.fstat(source_fd).st_mode)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if is_dir:
+            os.makedirs(target, exist_ok=True)
+        elif not os.path.exists(target):
+            open(target, "a").close()
+        if os.path.ismount(target):
+            return  # bound already (a start after a daemon restart)
+        mount_syscall(f"/proc/self/fd/{source_fd}", target, None, MS_BIND | MS_REC)
+    finally:
+        os.close(source_fd)
