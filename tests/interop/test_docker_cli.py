@@ -1,7 +1,9 @@
 """The real docker CLI (unmodified) against wharfd: the walking skeleton's commands."""
 
 import json
+import os
 import secrets
+import time
 
 from tests.fixtures.daemon import WharfDaemon
 
@@ -171,3 +173,67 @@ def test_invalid_reference_is_refused_by_the_cli_path(wharf: WharfDaemon) -> Non
     result = wharf.docker("run", "--rm", "Not/A Valid:ref")
     assert result.returncode == 125
     assert "invalid reference format" in result.stderr
+
+
+def test_container_prune_with_filters_reports_reclaimed_space(wharf: WharfDaemon) -> None:
+    tag = _name()
+    label = f"prune-test={tag}"
+    names = {key: f"{key}-{tag}" for key in ("pruned", "running", "unlabelled", "kept", "young")}
+    try:
+        wharf.docker("run", "--name", names["pruned"], "--label", label, "--network", "none", "busybox",
+                     "dd", "if=/dev/zero", "of=/filled", "bs=1k", "count=64", check=True)  # fmt: skip
+        wharf.docker("run", "-d", "--name", names["running"], "--label", label, "--network", "none", "busybox",
+                     "sleep", "300", check=True)  # fmt: skip
+        wharf.docker("run", "--name", names["unlabelled"], "--network", "none", "busybox", "true", check=True)
+        wharf.docker("run", "--name", names["kept"], "--label", label, "--label", "keep=1", "--network", "none",
+                     "busybox", "true", check=True)  # fmt: skip
+        too_young = wharf.docker("container", "prune", "-f", "--filter", f"label={label}", "--filter", "until=1h",
+                                 check=True)  # fmt: skip
+        assert "Total reclaimed space: 0B" in too_young.stdout
+        pruned = wharf.docker("container", "prune", "-f", "--filter", f"label={label}", "--filter", "label!=keep",
+                              check=True)  # fmt: skip
+        pruned_id = wharf.docker("inspect", "--format", "{{.Id}}", names["pruned"]).stdout.strip()
+        assert pruned_id == ""  # gone
+        assert "Total reclaimed space: 0B" not in pruned.stdout
+        remaining = wharf.docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        assert names["pruned"] not in remaining
+        assert {names["running"], names["unlabelled"], names["kept"]} <= set(remaining)
+        refused = wharf.docker("container", "prune", "-f", "--filter", "status=exited")
+        assert refused.returncode != 0 and "invalid filter 'status'" in refused.stderr
+    finally:
+        wharf.docker("rm", "-f", *names.values())
+
+
+def test_ps_size_shows_the_writable_layer_and_the_virtual_size(wharf: WharfDaemon) -> None:
+    name = _name()
+    try:
+        wharf.docker("run", "--name", name, "--network", "none", "busybox",
+                     "dd", "if=/dev/zero", "of=/filled", "bs=1k", "count=512", check=True)  # fmt: skip
+        listed = wharf.docker("ps", "-a", "--size", "--filter", f"name={name}", "--format", "{{.Size}}", check=True)
+        # e.g. "524kB (virtual 2.5MB)": the written 512 KiB, and that plus busybox's layer.
+        size, _, virtual = listed.stdout.strip().partition(" (virtual ")
+        assert size.endswith("kB") and 520 <= float(size[:-2]) <= 600, listed.stdout
+        assert virtual.endswith("MB)"), listed.stdout
+    finally:
+        wharf.docker("rm", "-f", name)
+
+
+def test_inspect_graph_driver_data_names_the_overlay_directories(wharf: WharfDaemon) -> None:
+    name = _name()
+    try:
+        wharf.docker("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                     "echo written > /written; sleep 300", check=True)  # fmt: skip
+        deadline = time.monotonic() + 10
+        data = {}
+        while time.monotonic() < deadline:
+            data = json.loads(wharf.docker("inspect", "--format", "{{json .GraphDriver.Data}}", name).stdout)
+            if os.path.exists(os.path.join(data["UpperDir"], "written")):
+                break
+            time.sleep(0.1)
+        with open(os.path.join(data["UpperDir"], "written")) as written:
+            assert written.read() == "written\n"
+        assert all(os.path.isdir(lower) for lower in data["LowerDir"].split(":"))
+        assert os.path.isdir(data["WorkDir"])
+        assert os.path.exists(os.path.join(data["MergedDir"], "bin", "busybox"))
+    finally:
+        wharf.docker("rm", "-f", name)

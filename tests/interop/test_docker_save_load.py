@@ -245,8 +245,8 @@ def test_hostile_archives_store_nothing(wharf: WharfDaemon, case: str) -> None:
     blobs_before = _blob_count(wharf)
     images_before = wharf.docker("images", "-q", "--no-trunc", check=True).stdout
     status, body = _load_raw(wharf, _tar(entries))
-    assert status == 400, body
-    assert "invalid archive" in json.loads(body)["message"]
+    assert status == 200, body  # as moby: the refusal travels in the JSON stream
+    assert "invalid archive" in json.loads(body.splitlines()[-1])["error"]
     assert _blob_count(wharf) == blobs_before
     assert sorted(os.listdir(snapshots)) == snapshots_before
     assert wharf.docker("images", "-q", "--no-trunc", check=True).stdout == images_before
@@ -258,7 +258,7 @@ def test_load_error_reaches_the_cli(wharf: WharfDaemon, work: Path) -> None:
     bad.write_bytes(_tar([("manifest.json", b"[]")]))
     loaded = wharf.docker("load", "-i", str(bad))
     assert loaded.returncode != 0
-    assert "Error response from daemon: invalid archive" in loaded.stderr
+    assert "invalid archive" in loaded.stderr  # from the JSON stream, as the CLI shows Docker's
 
 
 def test_kill_daemons_mid_load_leaves_nothing_half(work: Path) -> None:

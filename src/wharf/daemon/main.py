@@ -40,6 +40,7 @@ from wharf.daemon.routers.system.df import DiskUsageRouter
 from wharf.daemon.routers.system.routes import SystemRouter
 from wharf.daemon.server.app import make_app
 from wharf.daemon.server.listeners import TLSSettings, listen
+from wharf.daemon.userns_remap import IdRemap, resolve_userns_remap
 
 log = logging.getLogger("wharfd")
 
@@ -48,33 +49,41 @@ class Daemon:
     """The services of one wharfd over one supervisor, and the app serving them."""
 
     def __init__(self, supervisor: Any, data_root: str, runtime: str, cgroup_parent: str,
-                 exec_root: str = "", bridge: str = "wharf0", default_subnet: str = "") -> None:
+                 exec_root: str = "", bridge: str = "wharf0", default_subnet: str = "",
+                 userns_remap: IdRemap | None = None) -> None:
         self.events = EventBus()
         self.images = ImageService(supervisor, self.events)
-        paths = DaemonPaths(data_root=data_root, runtime=runtime, cgroup_parent=cgroup_parent)
+        paths = DaemonPaths(data_root=data_root, runtime=runtime, cgroup_parent=cgroup_parent,
+                            userns_remap=userns_remap)
         os.makedirs(paths.containers_dir, exist_ok=True)
         self.containers = ContainerService(supervisor, self.images, self.events, paths)
         self.images.image_users = self.containers.users_of_image
         self.system = SystemService(self.containers, self.images, self.events, data_root, runtime,
-                                    _daemon_id(data_root))
+                                    _daemon_id(data_root), userns_remapped=userns_remap is not None)
         self.execs = ExecService(supervisor, self.events, self.containers.get)
         self.health = HealthService(supervisor, self.events, self.containers.get, save_record)
         # Without an exec root (unit tests), containers get an empty network namespace and no volumes.
         self.networks_and_volumes = NetworksAndVolumes(self.containers, self.events, data_root, exec_root,
                                                        bridge, default_subnet) if exec_root else None
+        if self.networks_and_volumes is not None:
+            self.networks_and_volumes.controller.userns_remap = userns_remap
+            self.networks_and_volumes.store.owner = userns_remap.root if userns_remap else None
         self._supervisor = supervisor
         self._monitor: asyncio.Task[None] | None = None
+        disk_usage = DiskUsage(supervisor, self.images, self.containers, self._volume_store)
         self.app = make_app([
             SystemRouter(self.system).routes(),
-            ContainerRouter(self.containers, [self._add_exec_ids]).routes(),
+            ContainerRouter(self.containers, [self._add_exec_ids], sizes=disk_usage.container_sizes).routes(),
             ExecRouter(self.execs).routes(),
             InspectionRouter(InspectionService(supervisor, self.containers.get)).routes(),
             ImageRouter(self.images, DistributionService(supervisor, self.images),
                         ImageArchives(supervisor, self.images, os.path.join(data_root, "tmp"))).routes(),
             *(self.networks_and_volumes.routes() if self.networks_and_volumes else []),
-            DiskUsageRouter(DiskUsage(supervisor, self.images, self.containers, self._volume_store)).routes(),
+            DiskUsageRouter(disk_usage).routes(),
             BuildRouter(BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
-                                     data_root, runtime, cgroup_parent, self.containers.get)).routes(),
+                                     data_root, runtime, cgroup_parent, self.containers.get,
+                                     self.networks_and_volumes.networking if self.networks_and_volumes else None,
+                                     )).routes(),
             SwarmRouter().routes(),
             openapi_routes(),
         ])  # fmt: skip
@@ -128,9 +137,14 @@ async def serve(config: DaemonConfig) -> None:
 
     for directory in (config.data_root, config.exec_root):
         os.makedirs(directory, mode=0o711, exist_ok=True)
+    try:
+        remap = resolve_userns_remap(config.userns_remap)
+    except errdefs.WharfError as err:
+        raise SystemExit(f"wharfd: {err}") from None
     supervisor = await connect_or_start(config)
     daemon = Daemon(supervisor, config.data_root, config.runtime, config.cgroup_parent,
-                    exec_root=config.exec_root, bridge=config.bridge, default_subnet=config.default_subnet)
+                    exec_root=config.exec_root, bridge=config.bridge, default_subnet=config.default_subnet,
+                    userns_remap=remap)
     await daemon.start()
     runner = web.AppRunner(daemon.app, access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()

@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from wharf import errdefs
+from wharf.containerd.core.snapshots import Mount
+from wharf.daemon.backend import links
 from wharf.daemon.backend.mounts import inspect_mounts
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import rfc3339nano
@@ -17,6 +19,31 @@ _EMPTY_NETWORK_SETTINGS: dict[str, Any] = {
     "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
     "Networks": {},
 }  # fmt: skip
+
+
+def graph_driver_data(mounts: list[Mount]) -> dict[str, str] | None:
+    """The overlay directories of a container's snapshot, named as Docker's overlay2 names them."""
+    for mount in mounts:
+        options = dict(o.split("=", 1) for o in mount.options if "=" in o)
+        if mount.type == "overlay" and "upperdir" in options:
+            data = {"UpperDir": options["upperdir"], "WorkDir": options.get("workdir", "")}
+            if options.get("lowerdir"):
+                data["LowerDir"] = options["lowerdir"]
+            return data
+        if mount.type == "bind":  # an image without layers: the snapshot is one directory
+            return {"UpperDir": mount.source}
+    return None
+
+
+def _graph_driver_data(record: ContainerRecord) -> dict[str, str] | None:
+    """Docker's overlay2 GraphDriver.Data; MergedDir is where the host sees the running root
+    (the supervisor mounts it in the bundle, out of wharfd's sight)."""
+    if record.graph_driver_data is None:
+        return None
+    data = dict(record.graph_driver_data)
+    if record.state.running and record.state.pid:
+        data["MergedDir"] = f"/proc/{record.state.pid}/root"
+    return data
 
 
 def inspect(record: ContainerRecord) -> dict[str, Any]:
@@ -41,7 +68,7 @@ def inspect(record: ContainerRecord) -> dict[str, Any]:
         "AppArmorProfile": "",
         "ExecIDs": None,
         "HostConfig": record.host_config,
-        "GraphDriver": {"Data": None, "Name": "overlayfs"},
+        "GraphDriver": {"Data": _graph_driver_data(record), "Name": "overlayfs"},
         "Mounts": inspect_mounts(record.mount_points),
         "Config": record.config,
         "NetworkSettings": record.network_settings or dict(_EMPTY_NETWORK_SETTINGS),
@@ -141,6 +168,9 @@ def list_containers(
     if not all_containers and limit <= 0 and "status" not in filters and "exited" not in filters:
         newest_first = [r for r in newest_first if r.state.running]
     out = [summary(r) for r in newest_first if _matches(r, filters, image_matches or set())]
+    link_names = links.link_names(records)  # a link target is also named `/container/alias`
+    for entry in out:
+        entry["Names"] += link_names.get(entry["Id"], [])
     return out[:limit] if limit > 0 else out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.images import Image
+from wharf.containerd.proxy.leases import leased
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.image_changes import apply_changes
 from wharf.daemon.backend.layers import decompressed
@@ -23,6 +24,8 @@ from wharf.oci.digest import sha256_of
 DANGLING_PREFIX = "wharf-dangling@"
 """Store name of an image without a tag (kept so the store holds it, hidden from RepoTags)."""
 REPO_DIGEST_LABEL = "io.wharf.image.repo-digest"
+PARENT_LABEL = "io.wharf.image.parent"
+"""The image a commit was made on (Docker's local `Parent`; not part of the image's config)."""
 """On a name's record: the digest the registry knows it by (set by pull and push: Docker shows
 RepoDigests only for names that came from or went to a registry)."""
 
@@ -50,11 +53,15 @@ class LocalImage:
     """Store name → digest in its registry, for names pulled or pushed."""
     last_tag_time: int = 0
     """Unix ns of the last time a name was bound to it (0: never tagged locally)."""
+    parent: str = ""
+    """The image it was committed on, when it was made here."""
 
     def absorb_record(self, record: Image) -> None:
         """Take what a store record (one name) says about the image."""
         if record.labels.get(REPO_DIGEST_LABEL):
             self.registry_digests[record.name] = record.labels[REPO_DIGEST_LABEL]
+        if record.labels.get(PARENT_LABEL):
+            self.parent = record.labels[PARENT_LABEL]
         if not record.name.startswith(DANGLING_PREFIX):
             self.last_tag_time = max(self.last_tag_time, record.updated_at or record.created_at)
 
@@ -239,38 +246,40 @@ class ImageService:
                 if not reference.valid_tag(tag):
                     raise errdefs.InvalidArgument(f"invalid tag format: {tag}")
                 target_ref = target_ref.with_tag(tag)
-        layer_info = await self._supervisor.content.write(decompressed(body))
-        os_name, arch = "linux", host_architecture()
-        if platform_text:
-            parts = platform_text.split("/")
-            os_name = parts[0] or os_name
-            if len(parts) > 1 and parts[1]:
-                arch = parts[1]
-        created = rfc3339nano(now_ns())
-        config = {
-            "architecture": arch,
-            "os": os_name,
-            "created": created,
-            "config": apply_changes({}, changes),
-            "rootfs": {"type": "layers", "diff_ids": [layer_info.digest]},
-            "history": [{"created": created, "comment": message or "Imported from -"}],
-        }
-        config_bytes = json.dumps(config, separators=(",", ":")).encode()
-        config_info = await self._write_blob(config_bytes)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": oci.MEDIA_TYPE_OCI_MANIFEST,
-            "config": {"mediaType": oci.MEDIA_TYPE_OCI_CONFIG, "digest": config_info, "size": len(config_bytes)},
-            "layers": [
-                {"mediaType": oci.MEDIA_TYPE_OCI_LAYER, "digest": layer_info.digest, "size": layer_info.size}
-            ],
-        }
-        manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
-        manifest_digest = await self._write_blob(manifest_bytes)
-        target = oci.Descriptor(oci.MEDIA_TYPE_OCI_MANIFEST, manifest_digest, len(manifest_bytes))
-        await self._supervisor.unpacker.unpack(manifest_digest)  # as Docker: a bad tar fails the import
-        name = str(target_ref) if target_ref else DANGLING_PREFIX + config_info
-        await self._supervisor.images.update(Image(name=name, target=target))
+        # Under a lease: the blobs and snapshots are garbage until the image record names them.
+        async with leased(self._supervisor, purpose="import"):
+            layer_info = await self._supervisor.content.write(decompressed(body))
+            os_name, arch = "linux", host_architecture()
+            if platform_text:
+                parts = platform_text.split("/")
+                os_name = parts[0] or os_name
+                if len(parts) > 1 and parts[1]:
+                    arch = parts[1]
+            created = rfc3339nano(now_ns())
+            config = {
+                "architecture": arch,
+                "os": os_name,
+                "created": created,
+                "config": apply_changes({}, changes),
+                "rootfs": {"type": "layers", "diff_ids": [layer_info.digest]},
+                "history": [{"created": created, "comment": message or "Imported from -"}],
+            }
+            config_bytes = json.dumps(config, separators=(",", ":")).encode()
+            config_info = await self._write_blob(config_bytes)
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": oci.MEDIA_TYPE_OCI_MANIFEST,
+                "config": {"mediaType": oci.MEDIA_TYPE_OCI_CONFIG, "digest": config_info, "size": len(config_bytes)},
+                "layers": [
+                    {"mediaType": oci.MEDIA_TYPE_OCI_LAYER, "digest": layer_info.digest, "size": layer_info.size}
+                ],
+            }
+            manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
+            manifest_digest = await self._write_blob(manifest_bytes)
+            target = oci.Descriptor(oci.MEDIA_TYPE_OCI_MANIFEST, manifest_digest, len(manifest_bytes))
+            await self._supervisor.unpacker.unpack(manifest_digest)  # as Docker: a bad tar fails the import
+            name = str(target_ref) if target_ref else DANGLING_PREFIX + config_info
+            await self._supervisor.images.update(Image(name=name, target=target))
         self._events.publish("image", "import", config_info, {"name": target_ref.familiar() if target_ref else ""})
         return await self.resolve(config_info)
 
@@ -295,7 +304,8 @@ class ImageService:
         if target.digest:
             raise errdefs.InvalidArgument("refusing to create a tag with a digest reference")
         image_record = await self._store_record(image)
-        await self._supervisor.images.update(Image(name=str(target), target=image_record.target))
+        kept = {PARENT_LABEL: image.parent} if image.parent else {}
+        await self._supervisor.images.update(Image(name=str(target), target=image_record.target, labels=kept))
         for name in image.names:
             if name.startswith(DANGLING_PREFIX):
                 await self._supervisor.images.delete(name)

@@ -40,6 +40,8 @@ class ContainerRecord:
     """NetworkSettings as inspect shows them (kept up to date by the networking service)."""
     mount_points: list[dict[str, Any]] = field(default_factory=list)
     """Mounts in inspect's shape (Type, Name, Source, Destination, Driver, Mode, RW, Propagation)."""
+    graph_driver_data: dict[str, str] | None = None
+    """GraphDriver.Data: the snapshot's overlay directories (LowerDir, UpperDir, WorkDir)."""
 
     @property
     def short_id(self) -> str:
@@ -95,6 +97,7 @@ class ContainerRecord:
             "NetworkingConfig": self.networking_config,
             "NetworkSettings": self.network_settings,
             "MountPoints": self.mount_points,
+            "GraphDriverData": self.graph_driver_data,
         }
 
     @classmethod
@@ -116,6 +119,7 @@ class ContainerRecord:
             networking_config=dict(data.get("NetworkingConfig") or {}),
             network_settings=dict(data.get("NetworkSettings") or {}),
             mount_points=list(data.get("MountPoints") or []),
+            graph_driver_data=data.get("GraphDriverData"),
         )
 
 

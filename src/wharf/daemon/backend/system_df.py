@@ -84,6 +84,11 @@ class DiskUsage:
 
     async def _container_usage(self, record: Any) -> dict[str, Any]:
         item = container_summary(record)
+        item["SizeRw"], item["SizeRootFs"] = await self.container_sizes(record)
+        return item
+
+    async def container_sizes(self, record: Any) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs): the container's writable layer, and that plus its image's layers."""
         try:
             size_rw = await self._supervisor.snapshots.usage(record.id)
         except errdefs.NotFound:
@@ -91,9 +96,7 @@ class DiskUsage:
         image_size = 0
         with contextlib.suppress(errdefs.NotFound, errdefs.InvalidArgument):
             image_size = await self._images.disk_size(await self._images.resolve(record.image_id))
-        item["SizeRw"] = size_rw
-        item["SizeRootFs"] = size_rw + image_size
-        return item
+        return size_rw, size_rw + image_size
 
     async def _volumes_usage(self) -> list[dict[str, Any]]:
         store = self._volumes() if self._volumes is not None else None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from wharf import errdefs
-from wharf.daemon.backend import container_view
+from wharf.daemon.backend import container_view, links
 from wharf.daemon.backend.logs import LogEntry, LogOptions, read_existing, read_log
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import parse_rfc3339
@@ -50,9 +50,12 @@ InspectExtension = Callable[[ContainerRecord, dict[str, Any]], None]
 
 
 class ContainerRouter:
-    def __init__(self, backend: ContainerBackend, inspect_extensions: list[InspectExtension] | None = None) -> None:
+    def __init__(self, backend: ContainerBackend, inspect_extensions: list[InspectExtension] | None = None,
+                 sizes: Callable[[ContainerRecord], Awaitable[tuple[int, int]]] | None = None) -> None:
         self._backend = backend
         self._inspect_extensions = inspect_extensions or []
+        self._sizes = sizes
+        """(SizeRw, SizeRootFs) of a container, for `GET /containers/json?size=1`."""
 
     def routes(self) -> list[Route]:
         return [
@@ -74,6 +77,7 @@ class ContainerRouter:
             ("POST", "/containers/{name}/update", self.update),
             ("POST", "/containers/prune", self.prune),
             ("DELETE", "/containers/{name}", self.remove),
+            ("DELETE", "/containers/{name}/{alias}", self.remove_by_link_name),
         ]
 
     async def create(self, request: web.Request) -> web.Response:
@@ -87,6 +91,12 @@ class ContainerRouter:
         filters = container_view.parse_filters(filters_value(request))
         limit = int_value(request, "limit", 0) or 0
         out = container_view.list_containers(self._backend.all(), bool_value(request, "all"), limit, filters)
+        if bool_value(request, "size") and self._sizes is not None:
+            for summary in out:
+                size_rw, size_root_fs = await self._sizes(self._backend.get(summary["Id"]))
+                if size_rw:
+                    summary["SizeRw"] = size_rw  # omitted when 0, as moby's omitempty does
+                summary["SizeRootFs"] = size_root_fs
         return json_response(out)
 
     async def inspect(self, request: web.Request) -> web.Response:
@@ -115,7 +125,22 @@ class ContainerRouter:
         return web.Response(status=204)
 
     async def remove(self, request: web.Request) -> web.Response:
+        if bool_value(request, "link"):  # a name without `container/` is no link (moby's words)
+            self._backend.get(request.match_info["name"])
+            raise errdefs.Conflict("Conflict, cannot remove the default link name of the container")
         await self._backend.remove(request.match_info["name"], bool_value(request, "force"), bool_value(request, "v"))
+        return web.Response(status=204)
+
+    async def remove_by_link_name(self, request: web.Request) -> web.Response:
+        """`DELETE /containers/<container>/<alias>`: a legacy link's name; with `link=1` only the
+        link goes (`docker rm --link`), otherwise the container it names (as Docker)."""
+        parent = self._backend.get(request.match_info["name"])
+        alias = request.match_info["alias"]
+        if bool_value(request, "link"):
+            links.remove_link(parent, alias)
+            return web.Response(status=204)
+        _, target = links.find_link(parent, alias)
+        await self._backend.remove(target, bool_value(request, "force"), bool_value(request, "v"))
         return web.Response(status=204)
 
     async def pause(self, request: web.Request) -> web.Response:
@@ -135,8 +160,8 @@ class ContainerRouter:
         return json_response(await self._backend.update(request.match_info["name"], body or {}))
 
     async def prune(self, request: web.Request) -> web.Response:
-        removed = await self._backend.prune()
-        return json_response({"ContainersDeleted": removed or None, "SpaceReclaimed": 0})
+        removed, reclaimed = await self._backend.prune(filters_value(request))
+        return json_response({"ContainersDeleted": removed or None, "SpaceReclaimed": reclaimed})
 
     async def resize(self, request: web.Request) -> web.Response:
         height = int_value(request, "h", 0) or 0

@@ -31,7 +31,7 @@ def _inspect(image: LocalImage, size: int) -> dict[str, Any]:
         "Id": image.id,
         "RepoTags": image.repo_tags,
         "RepoDigests": image.repo_digests,
-        "Parent": "",
+        "Parent": image.parent,
         "Comment": history[-1].get("comment", "") if history else "",
         "Created": image.config.get("created") or rfc3339nano(0),
         "DockerVersion": "",
@@ -197,7 +197,7 @@ class ImageRouter:
         size = await self._backend.disk_size(image)
         return {
             "Id": image.id,
-            "ParentId": "",
+            "ParentId": image.parent,
             "RepoTags": image.repo_tags,
             "RepoDigests": image.repo_digests,
             "Created": image.created // 1_000_000_000,
@@ -281,8 +281,15 @@ class ImageRouter:
         async def collect(message: dict[str, Any]) -> None:
             lines.append(message)
 
-        await archives.load(body(), collect)  # errors before any output: an ordinary error answer
+        failure = ""
+        try:
+            await archives.load(body(), collect)
+        except errdefs.WharfError as err:
+            # As moby: the answer is 200 and a refused archive is an error message in the stream.
+            failure = str(err)
         stream = JSONMessageStream(request)
         for line in lines:
             await stream.send(line)
+        if failure:
+            await stream.send_error(failure)
         return await stream.finish()
