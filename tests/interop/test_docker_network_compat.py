@@ -217,6 +217,8 @@ def test_legacy_link_on_the_default_bridge(wharf: WharfDaemon, client: docker.AP
     target_id = _inspect(wharf, target)["Id"]
     assert f"{target_ip}\tdb {target_id[:12]} {target}\n" in hosts
     assert wharf.docker("exec", parent, "ping", "-c", "1", "-W", "5", "db").returncode == 0
+    exec_env = wharf.docker("exec", parent, "env", check=True).stdout.splitlines()  # moby gives execs the links too
+    assert f"DB_NAME=/{parent}/db" in exec_env and "DB_ENV_FOO=bar" in exec_env
     assert _inspect(wharf, parent)["HostConfig"]["Links"] == [f"/{target}:/{parent}/db"]
     names = {tuple(c["Names"]) for c in client.containers(all=True)}
     assert (f"/{target}", f"/{parent}/db") in names

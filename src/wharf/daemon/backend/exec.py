@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from wharf import errdefs
 from wharf.daemon import ocispec
 from wharf.daemon.backend.attach import AttachOptions, ClientConnection, ShimAttachment, parse_detach_keys
 from wharf.daemon.backend.events import EventBus
+from wharf.daemon.backend.links import LINK_ENV_ANNOTATION
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.state import Status
 from wharf.daemon.backend.supervisor import Supervisor
@@ -87,6 +89,7 @@ def build_exec_process(
     tty = bool(body.get("Tty"))
     env = ocispec.process_env({"Tty": tty, "Env": container_config.get("Env") or []},
                               str(container_config.get("Hostname") or ""))
+    env += _link_env(container_spec, env)
     for entry in body.get("Env") or []:
         key = str(entry).split("=", 1)[0]
         env = [e for e in env if e.split("=", 1)[0] != key]
@@ -104,6 +107,15 @@ def build_exec_process(
     if body.get("User"):
         process["user"] = {"uid": 0, "gid": 0}  # the supervisor resolves the user into it
     return process
+
+
+def _link_env(container_spec: dict[str, Any], env: list[str]) -> list[str]:
+    """The legacy links' variables the container started with (moby gives them to execs too),
+    unless its own Env sets the same names."""
+    keys = set(json.loads((container_spec.get("annotations") or {}).get(LINK_ENV_ANNOTATION) or "[]"))
+    taken = {entry.split("=", 1)[0] for entry in env}
+    started_with = (container_spec.get("process") or {}).get("env") or []
+    return [e for e in started_with if e.split("=", 1)[0] in keys and e.split("=", 1)[0] not in taken]
 
 
 def console_size_of(body: dict[str, Any]) -> tuple[int, int] | None:
