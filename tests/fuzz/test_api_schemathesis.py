@@ -41,11 +41,13 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "src" / "wharf" / "api" / "engi
 
 def _fuzzed_document(base_url: str) -> dict:
     """The document wharfd serves, without the operations that stream or hijack (they never end
-    on their own) or talk to a registry (no internet here)."""
+    on their own), talk to a registry (no internet here) or always answer 503 (swarm mode, which
+    Wharf does not run: tests/interop/test_docker_swarm_absent.py checks those answers)."""
     document = json.loads(DOCUMENT.read_text())
+    skipped = ("x-streaming", "x-needs-network", "x-always-unavailable")
     for path, item in list(document["paths"].items()):
         for method in list(item):
-            if item[method].get("x-streaming") or item[method].get("x-needs-network"):
+            if any(item[method].get(flag) for flag in skipped):
                 del item[method]
         if not item:
             del document["paths"][path]
