@@ -3,7 +3,6 @@ connect/disconnect of containers and network events."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from wharf import errdefs
@@ -12,12 +11,12 @@ from wharf.daemon.backend.container_view import parse_filters
 from wharf.daemon.backend.containers import ContainerService
 from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.networking import CONTAINER_MODE, ContainerNetworking, network_mode
+from wharf.daemon.backend.prune_filters import PruneFilters
 from wharf.daemon.backend.timefmt import parse_rfc3339
 from wharf.daemon.network import ipam_extra
 from wharf.daemon.network.model import NetworkRecord
 
 _LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
-_PRUNE_FILTERS = {"until", "label", "label!"}
 
 
 def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
@@ -26,20 +25,6 @@ def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
         if key not in labels or (sep and labels[key] != value):
             return False
     return True
-
-
-def _until_ns(value: str) -> int:
-    try:
-        return int(float(value) * 1_000_000_000)
-    except ValueError:
-        pass
-    ns = parse_rfc3339(value)
-    if ns:
-        return ns
-    units = {"s": 1, "m": 60, "h": 3600}
-    if value and value[-1] in units and value[:-1].isdigit():
-        return time.time_ns() - int(value[:-1]) * units[value[-1]] * 1_000_000_000
-    raise errdefs.InvalidArgument(f"invalid filter 'until={value}'")
 
 
 class NetworkService:
@@ -113,20 +98,12 @@ class NetworkService:
         self._event("destroy", network)
 
     async def prune(self, raw_filters: dict[str, Any]) -> dict[str, Any]:
-        filters = parse_filters(raw_filters)
-        for key in filters:
-            if key not in _PRUNE_FILTERS:
-                raise errdefs.InvalidArgument(f"invalid filter '{key}'")
-        until = min((_until_ns(v) for v in filters.get("until", [])), default=0)
+        filters = PruneFilters(raw_filters)
         deleted = []
         for network in self.controller.list():
             if network.predefined or self.controller.endpoints_on(network.id):
                 continue
-            if filters.get("label") and not _labels_match(network.labels, filters["label"]):
-                continue
-            if filters.get("label!") and any(_labels_match(network.labels, [v]) for v in filters["label!"]):
-                continue
-            if until and parse_rfc3339(network.created) >= until:
+            if not filters.matches(network.labels, parse_rfc3339(network.created)):
                 continue
             await self.controller.remove(network.id)
             self._event("destroy", network)
