@@ -1,6 +1,7 @@
 """Time the OCI runtimes themselves: `wharf-runc` vs `runc` vs `crun` on a busybox `true` bundle.
 
-For each runtime: `run` (create + start + wait + delete in one call), then `create`, `start` and
+Rounds are interleaved (each round times every runtime once), so the machine's load changes hit
+all runtimes alike. For each runtime: `run` (create + start + wait + delete in one call), then `create`, `start` and
 `delete` as separate calls, as containerd's shim makes them. Prints medians and quartiles, and each
 runtime's ratio to runc. Not a test: numbers, not verdicts.
 
@@ -57,20 +58,29 @@ def _call(command: list[str]) -> float:
     return elapsed
 
 
-def time_runtime(command: list[str], bundle: Path, root: Path, runs: int) -> dict[str, list[float]]:
+def time_round(command: list[str], bundle: Path, root: Path) -> tuple[float, ...]:
+    """One round: `run`, then `create`, `start`, (wait) and `delete` of another container."""
     base = [*command, "--root", str(root)]
-    samples: dict[str, list[float]] = {phase: [] for phase in PHASES}
+    cid = "bench-" + uuid.uuid4().hex[:10]
+    run = _call([*base, "run", "--bundle", str(bundle), cid])
+    cid = "bench-" + uuid.uuid4().hex[:10]
+    create = _call([*base, "create", "--bundle", str(bundle), cid])
+    start = _call([*base, "start", cid])
+    _wait_stopped(base, cid)
+    delete = _call([*base, "delete", cid])
+    return run, create, start, delete
+
+
+def time_runtimes(commands: dict[str, list[str]], bundle: Path, roots: dict[str, Path],
+                  runs: int) -> dict[str, dict[str, list[float]]]:
+    """Rounds interleaved across the runtimes, so a change in the machine's load hits them alike."""
+    samples = {name: {phase: [] for phase in PHASES} for name in commands}
     for i in range(runs + 1):  # the first round warms caches and is dropped
-        cid = "bench-" + uuid.uuid4().hex[:10]
-        run = _call([*base, "run", "--bundle", str(bundle), cid])
-        cid = "bench-" + uuid.uuid4().hex[:10]
-        create = _call([*base, "create", "--bundle", str(bundle), cid])
-        start = _call([*base, "start", cid])
-        _wait_stopped(base, cid)
-        delete = _call([*base, "delete", cid])
-        if i:
-            for phase, value in zip(PHASES, (run, create, start, delete), strict=True):
-                samples[phase].append(value)
+        for name, command in commands.items():
+            values = time_round(command, bundle, roots[name])
+            if i:
+                for phase, value in zip(PHASES, values, strict=True):
+                    samples[name][phase].append(value)
     return samples
 
 
@@ -103,22 +113,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp:
         work = Path(tmp)
         bundle = make_bundle(work / "bundle", ["true"])
-        medians: dict[str, dict[str, float]] = {}
+        commands: dict[str, list[str]] = {}
         for name in args.runtimes.split(","):
             command = runtime_command(name, work)
             if command is None:
                 print(f"{name}: not installed, skipped")
                 continue
-            root = Path(f"/run/wb-{uuid.uuid4().hex[:8]}")
-            try:
-                samples = time_runtime(command, bundle, root, args.runs)
-            finally:
+            commands[name] = command
+        roots = {name: Path(f"/run/wb-{uuid.uuid4().hex[:8]}") for name in commands}
+        try:
+            all_samples = time_runtimes(commands, bundle, roots, args.runs)
+        finally:
+            for root in roots.values():
                 shutil.rmtree(root, ignore_errors=True)
+        medians: dict[str, dict[str, float]] = {}
+        for name, samples in all_samples.items():
             medians[name] = {phase: statistics.median(values) for phase, values in samples.items()}
             for phase, values in samples.items():
                 q1, median, q3 = statistics.quantiles(values, n=4)
-                print(f"{name:10s} {phase:6s} median {median * 1000:7.1f} ms  (q1 {q1 * 1000:.1f}, "
-                      f"q3 {q3 * 1000:.1f}, n={len(values)})")
+                print(f"{name:10s} {phase:6s} median {median * 1000:7.1f} ms  (min {min(values) * 1000:.1f}, "
+                      f"q1 {q1 * 1000:.1f}, q3 {q3 * 1000:.1f}, n={len(values)})")
         if "crun" in medians:
             print(f"(crun's numbers include its wrapper: unshare + sh cost {wrapper_cost(20) * 1000:.1f} ms a call)")
         if "runc" in medians:

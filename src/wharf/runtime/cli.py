@@ -32,9 +32,12 @@ _VERB_FLAGS: dict[str, dict[str, bool]] = {
     "list": {"format": True, "quiet": False},
     "ps": {"format": True},
     "update": {"resources": True, "memory": True, "memory-swap": True, "memory-reservation": True,
-               "cpu-shares": True, "cpu-quota": True, "cpu-period": True, "cpuset-cpus": True,
-               "cpuset-mems": True, "pids-limit": True},
+               "kernel-memory": True, "kernel-memory-tcp": True, "cpu-share": True, "cpu-shares": True,
+               "cpu-quota": True, "cpu-period": True, "cpu-rt-period": True, "cpu-rt-runtime": True,
+               "cpuset-cpus": True, "cpuset-mems": True, "pids-limit": True, "blkio-weight": True,
+               "l3-cache-schema": True, "mem-bw-schema": True},
     "features": {},
+    "events": {"stats": False, "interval": True},
     "exec": {"process": True, "console-socket": True, "cwd": True, "env": True, "tty": False, "user": True,
              "additional-gids": True, "cap": True, "no-new-privs": False, "detach": False, "pid-file": True,
              "preserve-fds": True, "ignore-paused": False, "process-label": True, "apparmor": True},
@@ -103,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
         if global_flags.get("help") or not rest:
             print(_USAGE)
             return 0 if global_flags.get("help") else 1
-        if global_flags.get("systemd-cgroup"):
-            raise UsageError("--systemd-cgroup: the systemd cgroup driver is not supported by wharf-runc")
         if log_format not in ("text", "json"):
             raise UsageError(f"unknown --log-format {log_format!r}: use text or json")
         verb, verb_args = rest[0], rest[1:]
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             print(_USAGE)
             return 0
         root = str(global_flags.get("root") or "/run/wharf-runc")
+        if global_flags.get("systemd-cgroup") and verb in ("create", "run"):
+            # Accepted everywhere (containerd passes it to every verb); only creating needs the driver.
+            _refuse_systemd_cgroup()
         from wharf.runtime import verbs
 
         # exec and list are Python builtins: their functions carry a trailing underscore
@@ -132,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _refuse_systemd_cgroup() -> None:
+    if not os.path.isdir("/run/systemd/system"):
+        raise UsageError("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system): "
+                         "run without --systemd-cgroup (the cgroupfs driver)")
+    raise UsageError("--systemd-cgroup: the systemd cgroup driver is not supported by wharf-runc: "
+                     "run without --systemd-cgroup (the cgroupfs driver)")
+
+
 def _message(err: BaseException) -> str:
     if isinstance(err, OSError) and err.strerror:
         return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
@@ -146,7 +158,7 @@ def _report(message: str, log_file: str, log_format: str) -> None:
 
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if log_format == "json":
-        import json
+        from wharf.runtime import jsonlite as json
 
         line = json.dumps({"level": "error", "msg": message, "time": now})
     else:
@@ -164,6 +176,7 @@ _USAGE = """usage: wharf-runc [global options] command [command options] [argume
 An OCI runtime with runc's command line.
 
 global options: --root DIR (default /run/wharf-runc)  --log FILE  --log-format text|json  --debug
+                --systemd-cgroup (accepted; creating a container with it fails: no systemd driver)
 
 commands:
   create [--bundle DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID
@@ -176,7 +189,9 @@ commands:
   pause ID / resume ID
   ps [--format table|json] ID
   exec [--process F | --env E --cwd D --user U --tty] [--detach] [--pid-file F] [--console-socket S] ID [CMD...]
-  update [--resources FILE | --memory N --cpu-shares N --cpu-quota N --pids-limit N ...] ID
+  update [-r FILE|- | --memory N --memory-swap N --memory-reservation N --cpu-share N --cpu-quota N
+          --cpu-period N --cpuset-cpus L --cpuset-mems L --pids-limit N --blkio-weight N] ID
+  events [--stats] [--interval 5s] ID
   features            print what this runtime supports (JSON)
   spec [--bundle DIR] [--rootless]"""
 

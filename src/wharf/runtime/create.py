@@ -6,16 +6,17 @@ with its mount namespace), the cgroups and the state dir are removed.
 
 from __future__ import annotations
 
+# `_socket`/`_signal` rather than `socket`/`signal`: those build enums at import (~3 ms a call).
+import _signal as signal
+import _socket as socket
+import errno
 import os
-import signal
-import socket
 import sys
 import time
 
 from wharf import errdefs
-from wharf.linux.pidfd import kill_and_wait
 from wharf.runtime import cgroups, specconv, sync
-from wharf.runtime.init import InitArgs, bootstrap
+from wharf.runtime.init_args import InitArgs
 from wharf.runtime.state import EXEC_FIFO, ContainerState, StateStore
 
 
@@ -29,6 +30,7 @@ def create_container(
     preserve_fds: int = 0,
     no_pivot: bool = False,
     new_keyring: bool = True,
+    subreaper: bool = False,
 ) -> ContainerState:
     config = specconv.load_bundle(bundle)
     if config.process.terminal and not console_socket:
@@ -47,6 +49,7 @@ def create_container(
             os.umask(old_umask)
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         cgroup = cgroups.for_container(config.cgroups_path, container_id)
+        store.mark_creating(container_id, cgroup.version, cgroup.paths)
         try:
             cgroup.create(config.resources)
         except OSError as err:
@@ -59,12 +62,27 @@ def create_container(
         bootstrap_pid = os.fork()
         if bootstrap_pid == 0:
             parent_sock.close()
-            bootstrap(args, child_sock)
+            _run_bootstrap(args, child_sock)
+        if subreaper:
+            from wharf.linux.process import set_child_subreaper
+
+            set_child_subreaper()  # `run` waits for the init, our grandchild: before the bootstrap exits
         child_sock.close()
         os.close(fifo_fd)
         if console is not None:
             console.close()
         try:
+            # The bootstrap joins the cgroups now, as runc's first child does: the init it forks later
+            # inherits them. The first cgroup.procs write waits for an RCU grace period (~1-15 ms); it
+            # overlaps with the bootstrap's own work (imports, setns, unshare of the namespaces).
+            try:
+                cgroup.join(bootstrap_pid)
+            except OSError as err:
+                if err.errno != errno.ESRCH:
+                    os.kill(bootstrap_pid, signal.SIGKILL)
+                    raise errdefs.System(f"cgroups: joining {bootstrap_pid}: {err.strerror}") from err
+                # ESRCH: the bootstrap failed and exited already; its error is on the socket (send says it)
+            sync.send(parent_sock, "joined")
             message = sync.receive(parent_sock)
             if message.get("type") == "userns":
                 _write_id_maps(int(message["pid"]), config)
@@ -79,14 +97,11 @@ def create_container(
             except ChildProcessError:
                 pass  # our caller ignores SIGCHLD: the kernel reaped it already
         if config.process.oom_score_adj is not None:
-            # Written from here: lowering it takes CAP_SYS_RESOURCE in the host's user namespace.
+            # Written from here: lowering it takes CAP_SYS_RESOURCE in the host's user namespace. The
+            # init waits for "go" only then (it is in the cgroups already: no other reason to wait).
             with open(f"/proc/{init_pid}/oom_score_adj", "w") as f:
                 f.write(str(config.process.oom_score_adj))
-        try:
-            cgroup.join(init_pid)
-        except OSError as err:
-            raise errdefs.System(f"cgroups: joining {init_pid}: {err.strerror}") from err
-        sync.send(parent_sock, "go")
+            sync.send(parent_sock, "go")
         message = sync.receive(parent_sock)
         if message.get("type") == "hooks":
             _run_runtime_hooks(config, container_id, init_pid)
@@ -113,11 +128,14 @@ def create_container(
             hooks=_later_hooks(config),
         )
         store.save(state)
+        store.creation_done(container_id)
         if pid_file:
             _write_pid_file(pid_file, init_pid)
         return state
     except BaseException:
         if init_pid:
+            from wharf.linux.pidfd import kill_and_wait
+
             kill_and_wait(init_pid)
         if cgroup is not None:
             try:
@@ -128,6 +146,21 @@ def create_container(
                 pass
         store.remove(container_id)
         raise
+
+
+def _run_bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
+    """In the forked child: its heavy imports (ctypes, mounts, namespaces) happen here, while the parent
+    puts it in the cgroups. Never returns."""
+    try:
+        from wharf.runtime.init import bootstrap
+    except BaseException as err:  # noqa: B036 - a forked child must report everything and exit
+        try:
+            from wharf.runtime import sync as child_sync
+
+            child_sync.send(child_sock, "error", message=f"wharf-runc: importing the container init: {err}")
+        finally:
+            os._exit(1)
+    bootstrap(args, child_sock)
 
 
 def _later_hooks(config: specconv.Config) -> dict:

@@ -2,10 +2,9 @@
 
     exec (parent P)                       child C                        process G
     fork ────────────────────────────────▶ setns(ipc, uts, net, pid,
-                                           cgroup, mnt of the init)
-                                           fork ───────────────────────▶ waits for "go"
+    put C in the container's cgroups       cgroup, mnt of the init)
+           ── {"type":"joined"} ─────────▶ fork ───────────────────────▶ (in C's cgroups) waits for "go"
            ◀── {"type":"pid","pid":G} ──── exit 0
-    put G in the container's cgroups
            ── {"type":"go"} ─────────────────────────────────────────▶ console, rlimits, finds the
            ◀── {"type":"ready"} ──────────────────────────────────────  executable; user, caps, exec
     --detach: write the pid file, exit 0; otherwise wait for G (we are its subreaper), exit with its status.
@@ -13,17 +12,21 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import sys
-from typing import TYPE_CHECKING, Any
+from _signal import SIGKILL
+from errno import ESRCH  # not `signal`: it builds enums at import
 
 from wharf import errdefs
 from wharf.runtime import cgroups, specconv, sync
+from wharf.runtime import jsonlite as json
 from wharf.runtime.state import StateStore, Status
 
+TYPE_CHECKING = False  # importing typing costs milliseconds on every run
 if TYPE_CHECKING:
+    import _socket as socket
+    from typing import Any
+
     from wharf.linux.seccomp import Filter
 
 _JOIN_ORDER = ("user", "ipc", "uts", "net", "pid", "cgroup", "mnt")
@@ -41,8 +44,8 @@ def exec_process(
 ) -> int:
     state = store.load(container_id)
     status = store.status(state)
-    if status is not Status.RUNNING and status is not Status.CREATED:
-        raise errdefs.FailedPrecondition(f"cannot exec in a {status.value} container")
+    if status != Status.RUNNING and status != Status.CREATED:
+        raise errdefs.FailedPrecondition(f"cannot exec in a {status} container")
     if proc.terminal and not console_socket:
         raise errdefs.InvalidArgument("--tty needs --console-socket")
     console = None
@@ -75,10 +78,19 @@ def exec_process(
     pid = 0
     try:
         try:
+            # C joins the cgroups now, while it enters the namespaces; the process it forks inherits them
+            # (the first cgroup.procs write of a migration waits for an RCU grace period: off the critical path)
+            try:
+                manager.join(child)
+            except OSError as err:
+                if err.errno != ESRCH:
+                    os.kill(child, SIGKILL)
+                    raise errdefs.System(f"cgroups: joining {child}: {err.strerror}") from err
+                # ESRCH: C failed and exited already; its error is on the socket (send says it)
+            sync.send(parent_sock, "joined")
             pid = int(sync.expect(parent_sock, "pid")["pid"])
         finally:
             os.waitpid(child, 0)
-        manager.join(pid)
         sync.send(parent_sock, "go")
         sync.expect(parent_sock, "ready")
     except BaseException:
@@ -134,6 +146,7 @@ def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socke
             if name in namespace_fds:
                 ns.setns(namespace_fds[name])
                 os.close(namespace_fds[name])
+        sync.expect(sock, "joined")  # in the container's cgroups: the process inherits them
         pid = os.fork()
         if pid == 0:
             _run(proc, console, sock, preserve_fds, seccomp_filter)

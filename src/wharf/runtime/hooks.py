@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from wharf import errdefs
+from wharf.runtime import jsonlite as json
 from wharf.runtime.specconv import Hook
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every `create`

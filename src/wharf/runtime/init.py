@@ -7,14 +7,15 @@ to the parent over the sync socket.
 
 from __future__ import annotations
 
+import _signal as signal  # `signal` and `socket` build enums at import: milliseconds a call
+import _socket as socket
 import errno
 import os
-import signal
-import socket
 
 from wharf.linux import namespaces as ns
 from wharf.linux import process
 from wharf.runtime import exe_guard, rootfs, sync
+from wharf.runtime.init_args import InitArgs  # noqa: F401 - re-exported
 from wharf.runtime.specconv import Config, Process
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every run
@@ -25,30 +26,6 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Namespaces are joined in this order: the user namespace first (it grants rights over the others),
 # the mount namespace last (its path may only resolve before it is joined).
 _JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
-
-
-class InitArgs:
-    """What the parent hands to its forked children."""
-
-    def __init__(
-        self,
-        container_id: str,
-        config: Config,
-        fifo_fd: int,  # O_PATH fd of exec.fifo
-        cgroup_paths: dict[str, str],
-        console_socket: socket.socket | None,
-        preserve_fds: int,
-        no_pivot: bool,
-        new_keyring: bool = True,
-    ) -> None:
-        self.container_id = container_id
-        self.config = config
-        self.fifo_fd = fifo_fd
-        self.cgroup_paths = cgroup_paths
-        self.console_socket = console_socket
-        self.preserve_fds = preserve_fds
-        self.no_pivot = no_pivot
-        self.new_keyring = new_keyring
 
 
 def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
@@ -69,11 +46,14 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
                 except OSError as err:
                     raise OSError(err.errno, f"joining {ns_type} namespace {namespace.path}: {err.strerror}") from err
         user = config.namespace("user")
+        joined = False
         if user is not None and not user.path:
             # The user namespace comes first, alone, so it owns every namespace made after it; the parent
             # writes our id maps, then we are root in it.
             ns.unshare(ns.CLONE_NEWUSER)
             sync.send(child_sock, "userns", pid=os.getpid())
+            sync.expect(child_sock, "joined")  # the parent sends it before it reads ours
+            joined = True
             sync.expect(child_sock, "mapped")
         if user is not None:
             os.setresgid(0, 0, 0)
@@ -84,6 +64,8 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
             if not namespace.path and namespace.type not in ("cgroup", "user"):
                 flags |= ns.FLAG_OF_TYPE[namespace.type]
         ns.unshare(flags)
+        if not joined:
+            sync.expect(child_sock, "joined")  # we are in the container's cgroups: the init inherits them
         pid = os.fork()
         if pid == 0:
             run_init(args, child_sock)
@@ -97,7 +79,8 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
     """Init G: build the container, wait on exec.fifo, become the user's process. Never returns."""
     try:
         config = args.config
-        sync.expect(sock, "go")
+        if config.process.oom_score_adj is not None:
+            sync.expect(sock, "go")  # the parent sets our oom_score_adj first
         if args.new_keyring:
             try:
                 process.join_session_keyring("_ses." + args.container_id)
@@ -155,17 +138,22 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
 
 def preload(config: Config) -> None:
     """Import now what the init uses later: after pivot_root (or as a mapped root in a user namespace)
-    the host's module files are out of reach."""
-    import fcntl  # noqa: F401
-    import resource  # noqa: F401
-    import struct  # noqa: F401
-    import termios  # noqa: F401
-
-    import wharf.linux.capabilities  # noqa: F401
+    the host's module files are out of reach. Only what this config needs: each costs time."""
     import wharf.linux.process  # noqa: F401
-    import wharf.linux.pty  # noqa: F401
-    import wharf.runtime.cgroups.v1  # noqa: F401
 
+    if config.process.capabilities is not None:
+        import wharf.linux.capabilities  # noqa: F401
+    if config.process.rlimits:
+        import resource  # noqa: F401
+    if config.process.terminal:
+        import array  # noqa: F401
+        import fcntl  # noqa: F401
+        import struct  # noqa: F401
+        import termios  # noqa: F401
+
+        import wharf.linux.pty  # noqa: F401
+    if any(m.type == "cgroup" for m in config.mounts):
+        import wharf.runtime.cgroups.v1  # noqa: F401
     if config.seccomp is not None:
         import wharf.linux.seccomp
         import wharf.runtime.seccomp  # noqa: F401
@@ -210,7 +198,9 @@ def setup_terminal(proc: Process, console_socket: socket.socket, root: str = "")
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
         if root:
             rootfs.bind_console(root, slave_name)
-        socket.send_fds(console_socket, [b"/dev/ptmx"], [master])
+        from array import array
+
+        console_socket.sendmsg([b"/dev/ptmx"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array("i", [master]))])
     finally:
         os.close(master)
         console_socket.close()
@@ -293,12 +283,12 @@ def become_process(proc: Process, executable: str, preserve_fds: int, seccomp_fi
 
     The seccomp filter goes on as late as it can: right before exec with no_new_privs, otherwise while we
     still hold CAP_SYS_ADMIN (loading a filter takes one or the other)."""
-    from wharf.linux import capabilities as caps
-
     if seccomp_filter is not None and not proc.no_new_privileges:
         seccomp_filter.load()
     wanted = None
     if proc.capabilities is not None:
+        from wharf.linux import capabilities as caps  # preloaded: only a spec with capabilities needs it
+
         wanted = {name: _cap_numbers(getattr(proc.capabilities, name)) for name in
                   ("bounding", "effective", "permitted", "inheritable", "ambient")}
         caps.drop_bounding_except(wanted["bounding"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import _signal as signal  # `signal` builds its enums at import: milliseconds on every call
 import os
 import select
-import signal
 
 from wharf import errdefs
 from wharf.runtime import cgroups
@@ -15,8 +15,8 @@ def start(store: StateStore, container_id: str) -> None:
     """Release a created container's init: open exec.fifo and read the init's byte."""
     state = store.load(container_id)
     status = store.status(state)
-    if status is not Status.CREATED:
-        raise errdefs.FailedPrecondition(f"cannot start a container in the {status.value} state")
+    if status != Status.CREATED:
+        raise errdefs.FailedPrecondition(f"cannot start a container in the {status} state")
     fifo_path = store.fifo_path(container_id)
     try:
         fifo = os.open(fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -64,16 +64,16 @@ def parse_signal(text: str) -> int:
         base = signal.SIGRTMIN if name.startswith("SIGRTMIN") else signal.SIGRTMAX
         offset = int(name[9:])
         return base + offset if name.startswith("SIGRTMIN") else base - offset
-    try:
-        return int(signal.Signals[name])
-    except KeyError as err:
-        raise errdefs.InvalidArgument(f"unknown signal {text!r}") from err
+    number = getattr(signal, name, None) if name[3:].isalnum() else None  # not SIG_DFL, SIG_BLOCK...
+    if not isinstance(number, int):
+        raise errdefs.InvalidArgument(f"unknown signal {text!r}")
+    return number
 
 
 def kill(store: StateStore, container_id: str, sig: int, all_processes: bool = False) -> None:
     state = store.load(container_id)
     status = store.status(state)
-    if status is Status.STOPPED:
+    if status == Status.STOPPED:
         raise errdefs.FailedPrecondition("container not running")
     if all_processes:
         manager = cgroups.from_saved(state.cgroup_version, state.cgroup_paths)
@@ -82,7 +82,7 @@ def kill(store: StateStore, container_id: str, sig: int, all_processes: bool = F
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        if status is Status.PAUSED:
+        if status == Status.PAUSED:
             manager.thaw()  # a frozen task only dies once thawed
         return
     try:
@@ -95,6 +95,10 @@ def delete(store: StateStore, container_id: str, force: bool = False) -> None:
     try:
         state = store.load(container_id)
     except errdefs.NotFound:
+        unfinished = store.unfinished_create(container_id)
+        if unfinished is not None and force:
+            _remove_unfinished(store, container_id, unfinished)
+            return
         if force:
             store.remove(container_id)
             return
@@ -102,25 +106,27 @@ def delete(store: StateStore, container_id: str, force: bool = False) -> None:
     status = store.status(state)
     if status in (Status.RUNNING, Status.PAUSED) and not force:
         raise errdefs.FailedPrecondition(
-            f"cannot delete container {container_id} that is not stopped: {status.value}"
+            f"cannot delete container {container_id} that is not stopped: {status}"
         )
     destroy(store, state)
 
 
 def destroy(store: StateStore, state: ContainerState) -> None:
     """Kill whatever is left of the container and remove its cgroups and state."""
-    from wharf.linux.pidfd import kill_and_wait
-
     manager = cgroups.from_saved(state.cgroup_version, state.cgroup_paths)
     status = store.status(state)
-    if status is not Status.STOPPED:
-        if status is Status.PAUSED:
+    if status != Status.STOPPED:
+        from wharf.linux.pidfd import kill_and_wait  # imports `signal`: only when there is a process
+
+        if status == Status.PAUSED:
             os.kill(state.pid, signal.SIGKILL)  # queued now, delivered on thaw: nothing runs in between
             manager.thaw()
         kill_and_wait(state.pid)
     # Without a pid namespace the init's children outlive it: kill the rest of the cgroup too.
     leftovers = [pid for pid in _pids(manager)]
     if leftovers:
+        from wharf.linux.pidfd import kill_and_wait
+
         if manager.is_frozen():
             manager.thaw()
         for pid in leftovers:
@@ -141,6 +147,36 @@ def destroy(store: StateStore, state: ContainerState) -> None:
             sys.stderr.write(f"wharf-runc: warning: {err}\n")  # the container is gone either way
 
 
+def _remove_unfinished(store: StateStore, container_id: str, unfinished: dict) -> None:
+    """A create killed midway: kill what runs in its cgroups (an init waiting to be set up or started),
+    remove them and the state dir. The init's mounts lived in its mount namespace and went with it."""
+    import time
+
+    manager = cgroups.from_saved(int(unfinished.get("cgroup_version") or 1), dict(unfinished.get("cgroup_paths") or {}))
+    deadline = time.monotonic() + 10
+    while True:
+        pids = _pids(manager)
+        if not pids:
+            break
+        if manager.is_frozen():
+            manager.thaw()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if time.monotonic() > deadline:
+            raise errdefs.System(f"container {container_id}: processes {pids} survive SIGKILL")
+        time.sleep(0.005)
+    try:
+        manager.destroy()
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise errdefs.System(f"removing cgroups: {err.strerror}: {err.filename}") from err
+    store.remove(container_id)
+
+
 def _pids(manager: cgroups.CgroupManager) -> list[int]:
     try:
         return manager.pids()
@@ -151,16 +187,16 @@ def _pids(manager: cgroups.CgroupManager) -> list[int]:
 def pause(store: StateStore, container_id: str) -> None:
     state = store.load(container_id)
     status = store.status(state)
-    if status is not Status.RUNNING:
-        raise errdefs.FailedPrecondition(f"cannot pause a container in the {status.value} state")
+    if status != Status.RUNNING:
+        raise errdefs.FailedPrecondition(f"cannot pause a container in the {status} state")
     cgroups.from_saved(state.cgroup_version, state.cgroup_paths).freeze()
 
 
 def resume(store: StateStore, container_id: str) -> None:
     state = store.load(container_id)
     status = store.status(state)
-    if status is not Status.PAUSED:
-        raise errdefs.FailedPrecondition(f"cannot resume a container in the {status.value} state")
+    if status != Status.PAUSED:
+        raise errdefs.FailedPrecondition(f"cannot resume a container in the {status} state")
     cgroups.from_saved(state.cgroup_version, state.cgroup_paths).thaw()
 
 

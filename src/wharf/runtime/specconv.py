@@ -6,10 +6,10 @@ works on these data classes. Pure: no side effect but reading config.json.
 
 from __future__ import annotations
 
-import json
 import os
 
 from wharf import errdefs
+from wharf.runtime import jsonlite as json
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every run
 if TYPE_CHECKING:
@@ -279,8 +279,46 @@ class Process(_Record):
         self.console_size = console_size  # (height, width)
 
 
+class DeviceRate(_Record):
+    """One block device's entry of linux.resources.blockIO: a weight (weightDevice) or a rate (throttle*)."""
+
+    __slots__ = ("major", "minor", "weight", "leaf_weight", "rate")
+
+    def __init__(self, major: int, minor: int, weight: int | None = None, leaf_weight: int | None = None,
+                 rate: int | None = None) -> None:
+        self.major = major
+        self.minor = minor
+        self.weight = weight
+        self.leaf_weight = leaf_weight
+        self.rate = rate
+
+
+class BlockIO(_Record):
+    """linux.resources.blockIO."""
+
+    __slots__ = ("weight", "leaf_weight", "weight_devices", "throttle_read_bps", "throttle_write_bps",
+                 "throttle_read_iops", "throttle_write_iops")
+
+    def __init__(self, weight: int | None = None, leaf_weight: int | None = None,
+                 weight_devices: list[DeviceRate] | None = None, throttle_read_bps: list[DeviceRate] | None = None,
+                 throttle_write_bps: list[DeviceRate] | None = None,
+                 throttle_read_iops: list[DeviceRate] | None = None,
+                 throttle_write_iops: list[DeviceRate] | None = None) -> None:
+        self.weight = weight
+        self.leaf_weight = leaf_weight
+        self.weight_devices = weight_devices or []
+        self.throttle_read_bps = throttle_read_bps or []
+        self.throttle_write_bps = throttle_write_bps or []
+        self.throttle_read_iops = throttle_read_iops or []
+        self.throttle_write_iops = throttle_write_iops or []
+
+    def is_set(self) -> bool:
+        return bool(self.weight or self.leaf_weight or self.weight_devices or self.throttle_read_bps
+                    or self.throttle_write_bps or self.throttle_read_iops or self.throttle_write_iops)
+
+
 class Resources(_Record):
-    __slots__ = ("memory_limit", "memory_reservation", "memory_swap", "memory_swappiness", "disable_oom_killer", "cpu_shares", "cpu_quota", "cpu_period", "cpuset_cpus", "cpuset_mems", "pids_limit", "devices")
+    __slots__ = ("memory_limit", "memory_reservation", "memory_swap", "memory_swappiness", "disable_oom_killer", "cpu_shares", "cpu_quota", "cpu_period", "cpuset_cpus", "cpuset_mems", "pids_limit", "devices", "blkio")
 
     def __init__(
         self,
@@ -296,6 +334,7 @@ class Resources(_Record):
         cpuset_mems: str = "",
         pids_limit: int | None = None,
         devices: list[dict[str, Any]] | None = None,
+        blkio: BlockIO | None = None,
     ) -> None:
         self.memory_limit = memory_limit
         self.memory_reservation = memory_reservation
@@ -309,6 +348,7 @@ class Resources(_Record):
         self.cpuset_mems = cpuset_mems
         self.pids_limit = pids_limit
         self.devices = [] if devices is None else devices
+        self.blkio = BlockIO() if blkio is None else blkio
 
 
 class Config(_Record):
@@ -580,6 +620,40 @@ def parse_resources(data: dict[str, Any]) -> Resources:
         cpuset_mems=_field(cpu, "mems", str, "linux.resources.cpu.", ""),
         pids_limit=_field(pids, "limit", int, "linux.resources.pids.", None),
         devices=list(_field(data, "devices", list, "linux.resources.", [])),
+        blkio=parse_block_io(_field(data, "blockIO", dict, "linux.resources.", {})),
+    )
+
+
+def parse_block_io(data: dict[str, Any]) -> BlockIO:
+    where = "linux.resources.blockIO."
+
+    def devices(name: str, with_rate: bool) -> list[DeviceRate]:
+        out = []
+        for entry in _field(data, name, list, where, []):
+            if not isinstance(entry, dict):
+                raise errdefs.InvalidArgument(f"config.json: {where}{name} entries must be objects")
+            major = _field(entry, "major", int, f"{where}{name}[].", None)
+            minor = _field(entry, "minor", int, f"{where}{name}[].", None)
+            if major is None or minor is None:
+                raise errdefs.InvalidArgument(f"config.json: {where}{name}[] needs major and minor")
+            if with_rate:
+                rate = _field(entry, "rate", int, f"{where}{name}[].", None)
+                if rate is None:
+                    raise errdefs.InvalidArgument(f"config.json: {where}{name}[] needs rate")
+                out.append(DeviceRate(major, minor, rate=rate))
+            else:
+                out.append(DeviceRate(major, minor, weight=_field(entry, "weight", int, f"{where}{name}[].", None),
+                                      leaf_weight=_field(entry, "leafWeight", int, f"{where}{name}[].", None)))
+        return out
+
+    return BlockIO(
+        weight=_field(data, "weight", int, where, None),
+        leaf_weight=_field(data, "leafWeight", int, where, None),
+        weight_devices=devices("weightDevice", False),
+        throttle_read_bps=devices("throttleReadBpsDevice", True),
+        throttle_write_bps=devices("throttleWriteBpsDevice", True),
+        throttle_read_iops=devices("throttleReadIOPSDevice", True),
+        throttle_write_iops=devices("throttleWriteIOPSDevice", True),
     )
 
 

@@ -7,13 +7,11 @@ otherwise running.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from enum import StrEnum
 
 from wharf import errdefs
 from wharf.linux.procfs import proc_start_time, proc_state
+from wharf.runtime import jsonlite as json
 
 TYPE_CHECKING = False  # typing costs milliseconds to import; this path runs for every `state`
 if TYPE_CHECKING:
@@ -21,10 +19,14 @@ if TYPE_CHECKING:
 
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
-_VALID_ID = re.compile(r"^[\w+\-.]+$")
+# Written by `create` before it makes the cgroups, removed once state.json exists: a create killed
+# midway leaves it behind, and `delete --force` finds the cgroups to remove there.
+CREATING_FILE = "creating.json"
 
 
-class Status(StrEnum):
+class Status:
+    """The derived status, a plain string (an enum would import `enum`: milliseconds per call)."""
+
     CREATING = "creating"
     CREATED = "created"
     RUNNING = "running"
@@ -75,19 +77,19 @@ class ContainerState:
     def from_json(cls, data: dict[str, Any]) -> ContainerState:
         return cls(**{name: data[name] for name in cls.FIELDS if name in data})
 
-    def hook_state(self, status: Status) -> dict[str, Any]:
+    def hook_state(self, status: str) -> dict[str, Any]:
         """The state a hook reads on stdin."""
         out = self.oci_json(status)
         out["pid"] = self.pid
         return out
 
-    def oci_json(self, status: Status) -> dict[str, Any]:
+    def oci_json(self, status: str) -> dict[str, Any]:
         """The runtime-spec state (as `runc state` prints it)."""
         out: dict[str, Any] = {
             "ociVersion": self.oci_version,
             "id": self.id,
-            "pid": self.pid if status is not Status.STOPPED else 0,
-            "status": status.value,
+            "pid": self.pid if status != Status.STOPPED else 0,
+            "status": status,
             "bundle": self.bundle,
             "rootfs": self.rootfs,
             "created": self.created,
@@ -99,7 +101,8 @@ class ContainerState:
 
 
 def validate_id(container_id: str) -> None:
-    if not container_id or not _VALID_ID.match(container_id) or container_id in (".", ".."):
+    # runc's rule, ^[\w+-\.]+$, without importing `re`
+    if not container_id or container_id in (".", "..") or not all(c.isalnum() or c in "_+-." for c in container_id):
         raise errdefs.InvalidArgument(f"invalid container id {container_id!r}")
 
 
@@ -145,10 +148,31 @@ class StateStore:
             return []
         return [n for n in names if os.path.exists(os.path.join(self.root, n, STATE_FILE))]
 
+    def mark_creating(self, container_id: str, cgroup_version: int, cgroup_paths: dict[str, str]) -> None:
+        path = os.path.join(self.dir_of(container_id), CREATING_FILE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({"cgroup_version": cgroup_version, "cgroup_paths": cgroup_paths}))
+
+    def creation_done(self, container_id: str) -> None:
+        try:
+            os.unlink(os.path.join(self.dir_of(container_id), CREATING_FILE))
+        except FileNotFoundError:
+            pass
+
+    def unfinished_create(self, container_id: str) -> dict[str, Any] | None:
+        """What a create that never finished left: its cgroups ({"cgroup_version", "cgroup_paths"}), or None."""
+        try:
+            with open(os.path.join(self.dir_of(container_id), CREATING_FILE)) as f:
+                data: dict[str, Any] = json.load(f)
+        except (FileNotFoundError, ValueError):
+            return None
+        return data
+
     def fifo_path(self, container_id: str) -> str:
         return os.path.join(self.dir_of(container_id), EXEC_FIFO)
 
-    def status(self, state: ContainerState) -> Status:
+    def status(self, state: ContainerState) -> str:
         if not init_alive(state.pid, state.start_time):
             return Status.STOPPED
         if os.path.exists(self.fifo_path(state.id)):
@@ -159,7 +183,7 @@ class StateStore:
 
     def remove(self, container_id: str) -> None:
         path = self.dir_of(container_id)
-        for name in (STATE_FILE, STATE_FILE + ".tmp", EXEC_FIFO):
+        for name in (STATE_FILE, STATE_FILE + ".tmp", EXEC_FIFO, CREATING_FILE):
             try:
                 os.unlink(os.path.join(path, name))
             except FileNotFoundError:

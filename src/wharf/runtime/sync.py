@@ -5,16 +5,19 @@
     state dir, exec.fifo,
     cgroup dirs + limits
     fork ─────────────────────▶ setns(joined namespaces)
-                                [unshare(user ns)
+    put C in the cgroups        [unshare(user ns)
+          ── {"type":"joined"} ────▶
           ◀── {"type":"userns","pid":C} ──
     write uid_map, gid_map
           ── {"type":"mapped"} ─────▶  setresuid(0)]
                                 unshare(new namespaces)
-                                fork ─────────────────────────▶ (pid 1 of the new pid ns)
-          ◀── {"type":"pid","pid":G} ── exit 0                  waits for "go"
-    waitpid(C)
-    put G in the cgroups
-          ── {"type":"go"} ──────────────────────────────────▶ cgroup ns, mounts, /dev, console
+                                waits for "joined" (in the cgroups)
+                                fork ─────────────────────────▶ (pid 1 of the new pid ns,
+                                                                 in C's cgroups)
+          ◀── {"type":"pid","pid":G} ── exit 0                  [waits for "go"
+    waitpid(C)                                                   when oomScoreAdj is set]
+    [write G's oom_score_adj,
+          ── {"type":"go"} ──────────────────────────────────▶] cgroup ns, mounts, /dev, console
                                                                 (pty master → --console-socket),
                                                                 pivot_root, hostname, sysctl,
                                                                 masked/ro paths, rlimits, finds
@@ -28,10 +31,10 @@
 
 from __future__ import annotations
 
-import json
-import socket
+import _socket as socket  # `socket` builds enums at import: milliseconds on every call
 
 from wharf import errdefs
+from wharf.runtime import jsonlite as json
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every run
 if TYPE_CHECKING:
@@ -42,7 +45,7 @@ MAX_MESSAGE = 65536
 
 def pair() -> tuple[socket.socket, socket.socket]:
     """(parent end, child end); both close-on-exec."""
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
 
 
 def send(sock: socket.socket, kind: str, **fields: Any) -> None:

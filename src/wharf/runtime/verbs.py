@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import _signal as signal  # `signal` builds its enums at import: milliseconds on every call
 import os
-import signal
 import sys
 
 from wharf import errdefs
+from wharf.runtime import jsonlite as json
 from wharf.runtime.state import StateStore
 
 TYPE_CHECKING = False  # importing typing costs milliseconds on every run
@@ -31,8 +31,18 @@ def _int_flag(flags: Flags, name: str) -> int:
         raise errdefs.InvalidArgument(f"--{name}: not a number: {value!r}") from err
 
 
+def _protect_interpreter() -> None:
+    """Before entering a container: run from the read-only interpreter (see exe_guard; a statvfs when
+    the launcher already did)."""
+    from wharf.runtime import exe_guard
+
+    exe_guard.ensure_protected_interpreter(sys.argv)
+
+
 def create(root: str, flags: Flags, positional: list[str]) -> int:
     from wharf.runtime.create import create_container
+
+    _protect_interpreter()
 
     create_container(
         StateStore(root), _one_id(positional, "create"), str(flags.get("bundle") or os.getcwd()),
@@ -52,20 +62,19 @@ def start(root: str, flags: Flags, positional: list[str]) -> int:
 
 def run(root: str, flags: Flags, positional: list[str]) -> int:
     """create + start; in the foreground, wait for the init, forward signals, delete, exit with its status."""
-    from wharf.linux.process import set_child_subreaper
     from wharf.runtime import operations
     from wharf.runtime.create import create_container
 
+    _protect_interpreter()
     store = StateStore(root)
     container_id = _one_id(positional, "run")
     detach = bool(flags.get("detach"))
-    if not detach:
-        set_child_subreaper()  # the init (our grandchild) is reparented to us, so we can wait for it
     state = create_container(
         store, container_id, str(flags.get("bundle") or os.getcwd()),
         pid_file=str(flags.get("pid-file") or ""), console_socket=str(flags.get("console-socket") or ""),
         preserve_fds=_int_flag(flags, "preserve-fds"), no_pivot=bool(flags.get("no-pivot")),
         new_keyring=not flags.get("no-new-keyring"),
+        subreaper=not detach,  # the init (our grandchild) is reparented to us, so we can wait for it
     )
     try:
         if not detach:
@@ -196,6 +205,7 @@ def exec_(root: str, flags: Flags, positional: list[str]) -> int:
 
     if not positional:
         raise errdefs.InvalidArgument("exec: expects a container id")
+    _protect_interpreter()
     store = StateStore(root)
     container_id = positional[0]
     proc = process_from_cli(store, container_id, flags, positional[1:])
@@ -206,36 +216,94 @@ def exec_(root: str, flags: Flags, positional: list[str]) -> int:
 
 
 def update(root: str, flags: Flags, positional: list[str]) -> int:
-    """Change a running container's cgroup limits (--resources FILE in the spec's linux.resources form,
-    or one flag per limit)."""
+    """Change a container's cgroup limits, as `runc update`: `-r/--resources FILE|-` (the spec's
+    linux.resources object; every other flag is then ignored, as runc does) or one flag per limit.
+    Only what is given is written."""
     from wharf.runtime import cgroups
     from wharf.runtime.specconv import parse_resources
 
     store = StateStore(root)
     container = store.load(_one_id(positional, "update"))
-    data: dict[str, Any] = {}
+    if store.status(container) == "stopped":
+        raise errdefs.FailedPrecondition(f"container {container.id} is not running")
     if flags.get("resources"):
         path = str(flags["resources"])
         try:
-            with (sys.stdin if path == "-" else open(path)) as f:
-                data = json.load(f)
+            if path == "-":
+                data = json.loads(sys.stdin.read())
+            else:
+                with open(path) as f:
+                    data = json.load(f)
         except (OSError, ValueError) as err:
             raise errdefs.InvalidArgument(f"--resources {path}: {err}") from err
-    for flag, (section, key) in {
-        "memory": ("memory", "limit"), "memory-swap": ("memory", "swap"),
-        "memory-reservation": ("memory", "reservation"), "cpu-shares": ("cpu", "shares"),
-        "cpu-quota": ("cpu", "quota"), "cpu-period": ("cpu", "period"), "pids-limit": ("pids", "limit"),
-    }.items():
-        if flag in flags:
-            data.setdefault(section, {})[key] = _int_flag(flags, flag)
-    for flag, key in (("cpuset-cpus", "cpus"), ("cpuset-mems", "mems")):
-        if flag in flags:
-            data.setdefault("cpu", {})[key] = str(flags[flag])
+        if not isinstance(data, dict):
+            raise errdefs.InvalidArgument(f"--resources {path}: expected a JSON object (linux.resources)")
+    else:
+        data = _resources_from_flags(flags)
     resources = parse_resources(data)
     try:
         cgroups.from_saved(container.cgroup_version, container.cgroup_paths).update(resources)
     except OSError as err:
         raise errdefs.System(f"updating cgroups: {err.strerror}: {err.filename}") from err
+    return 0
+
+
+# runc update's flags -> (linux.resources section, key, parser)
+_UPDATE_FLAGS = {
+    "memory": ("memory", "limit", "bytes"), "memory-swap": ("memory", "swap", "bytes"),
+    "memory-reservation": ("memory", "reservation", "bytes"), "kernel-memory": ("memory", "kernel", "bytes"),
+    "kernel-memory-tcp": ("memory", "kernelTCP", "bytes"), "cpu-share": ("cpu", "shares", "int"),
+    "cpu-shares": ("cpu", "shares", "int"), "cpu-quota": ("cpu", "quota", "int"),
+    "cpu-period": ("cpu", "period", "int"), "cpu-rt-period": ("cpu", "realtimePeriod", "int"),
+    "cpu-rt-runtime": ("cpu", "realtimeRuntime", "int"), "cpuset-cpus": ("cpu", "cpus", "str"),
+    "cpuset-mems": ("cpu", "mems", "str"), "pids-limit": ("pids", "limit", "int"),
+    "blkio-weight": ("blockIO", "weight", "int"),
+}
+
+
+def _resources_from_flags(flags: Flags) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for flag, (section, key, kind) in _UPDATE_FLAGS.items():
+        if flag not in flags:
+            continue
+        raw = str(flags[flag])
+        if kind == "str":
+            value: Any = raw
+        elif kind == "bytes":
+            value = _parse_bytes(flag, raw)
+        else:
+            value = _int_flag(flags, flag)
+        data.setdefault(section, {})[key] = value
+    return data
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30,
+               "t": 1 << 40, "tb": 1 << 40, "p": 1 << 50, "pb": 1 << 50}
+
+
+def _parse_bytes(flag: str, raw: str) -> int:
+    """runc's memory flags: a number of bytes, with an optional k/m/g/t/p unit (1024-based); -1 is unlimited."""
+    text = raw.strip().lower()
+    if text == "-1":
+        return -1
+    digits = text.rstrip("kmgtpbi")
+    unit = text[len(digits):].replace("i", "")
+    try:
+        number = float(digits)
+    except ValueError:
+        number = -1.0
+    if unit not in _BYTE_UNITS or number < 0:
+        raise errdefs.InvalidArgument(f"invalid value for --{flag}: {raw!r}")
+    return int(number * _BYTE_UNITS[unit])
+
+
+def events(root: str, flags: Flags, positional: list[str]) -> int:
+    """runc's `events`: --stats prints the cgroup statistics once; otherwise a stats event every --interval
+    (default 5s) and an oom event on each OOM kill, until the container stops."""
+    from wharf.runtime import events as container_events
+
+    interval = container_events.parse_interval(str(flags.get("interval") or "5s"))
+    container_events.events(StateStore(root), _one_id(positional, "events"), bool(flags.get("stats")), interval)
     return 0
 
 

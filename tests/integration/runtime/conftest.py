@@ -142,6 +142,19 @@ def wharf_runc() -> Iterator[Runtime]:
         rt.cleanup()
 
 
+@pytest.fixture
+def runc() -> Iterator[Runtime]:
+    """runc itself, to compare wharf-runc with."""
+    binary = shutil.which("runc")
+    if binary is None:
+        pytest.skip("runc is not installed")
+    rt = Runtime("runc", binary, Path(f"/run/wt-{uuid.uuid4().hex[:8]}"))
+    try:
+        yield rt
+    finally:
+        rt.cleanup()
+
+
 def cgroup_dirs_named(name: str) -> list[str]:
     """Every cgroup directory called NAME on this host (to prove a container left none behind)."""
     found = []

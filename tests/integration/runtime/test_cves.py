@@ -99,6 +99,36 @@ def test_cve_2019_5736_runtime_binary_unreachable_during_exec(runtime: Runtime, 
     assert {path: _sha256(path) for path in targets} == before
 
 
+def test_cve_2019_5736_a_ptrace_capable_container_still_cannot_write_the_runtime(runtime: Runtime, tmp_path: Path,
+                                                                                exe_hunter: Path) -> None:
+    """With CAP_SYS_PTRACE the container may open /proc/PID/exe of the runtime's processes despite their
+    being non-dumpable: whatever it reaches must not be writable (runc: a sealed memfd copy; wharf-runc:
+    the interpreter's read-only bind mount), and the host files stay as they were."""
+    targets = _host_binaries(runtime)
+    before = {path: _sha256(path) for path in targets}
+    keys = [f"{os.stat(p).st_dev}:{os.stat(p).st_ino}" for p in targets]
+    bundle = make_bundle(tmp_path / "b", ["/bin/exe_hunter", "8", "/tmp/report", *keys])
+    shutil.copy2(exe_hunter, bundle / "rootfs" / "bin" / "exe_hunter")
+    spec = read_spec(bundle)
+    for kind in ("bounding", "effective", "permitted"):
+        spec["process"]["capabilities"][kind].append("CAP_SYS_PTRACE")
+    write_spec(bundle, spec)
+    container_id = new_id()
+    runtime.ok("run", "--detach", "--bundle", str(bundle), container_id)
+    report = bundle / "rootfs" / "tmp" / "report"
+    _wait_for_line(report, "READY", 10)
+    for _ in range(20):
+        runtime.call("exec", container_id, "true")
+    lines = _wait_for_line(report, "DONE", 30).splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("REACHED"):
+            # "Text file busy" holds only while a process runs the file; the attack waits for that to
+            # end, so the file must be out of reach for good: on a read-only mount (or not reached at all)
+            assert lines[i + 1].startswith("NOT-WRITABLE") and lines[i + 1].endswith(" ro"), \
+                f"{runtime.name}: {line} then {lines[i + 1]}"
+    assert {path: _sha256(path) for path in targets} == before
+
+
 def test_cve_2019_5736_exec_cannot_open_its_own_exe_for_writing(runtime: Runtime, tmp_path: Path,
                                                                  exe_hunter: Path) -> None:
     """The exec'd process opens /proc/self/exe (and the init's /proc/1/exe) for writing: it may only

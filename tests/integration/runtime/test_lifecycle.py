@@ -171,7 +171,8 @@ def test_stdout_is_a_pipe_the_caller_reads_until_the_init_exits(runtime: Runtime
             os.close(write_end)
 
 
-@pytest.mark.parametrize("bad", ["missing-config", "invalid-json", "unknown-namespace", "missing-mount-source"])
+@pytest.mark.parametrize("bad", ["missing-config", "invalid-json", "unknown-namespace", "missing-mount-source",
+                                 "missing-namespace-path"])
 def test_bad_bundle_fails_cleanly(runtime: Runtime, tmp_path: Path, bad: str) -> None:
     import json
 
@@ -185,6 +186,10 @@ def test_bad_bundle_fails_cleanly(runtime: Runtime, tmp_path: Path, bad: str) ->
     elif bad == "unknown-namespace":
         spec["linux"]["namespaces"].append({"type": "bogus"})
         config.write_text(json.dumps(spec))
+    elif bad == "missing-namespace-path":
+        spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "network"]
+        spec["linux"]["namespaces"].append({"type": "network", "path": str(tmp_path / "no-such-netns")})
+        config.write_text(json.dumps(spec))
     else:
         spec["mounts"].append({"destination": "/data", "type": "bind", "source": str(tmp_path / "nope"),
                                "options": ["rbind"]})
@@ -193,9 +198,15 @@ def test_bad_bundle_fails_cleanly(runtime: Runtime, tmp_path: Path, bad: str) ->
     result = runtime.call("create", "--bundle", str(bundle), cid)
     assert result.returncode != 0
     assert result.stderr.strip()
+    if runtime.name == "wharf-runc":  # says what is wrong, in one line
+        expected = {"missing-config": "no config.json", "invalid-json": "config.json is not valid JSON",
+                    "unknown-namespace": "unknown namespace type 'bogus'", "missing-mount-source": "nope",
+                    "missing-namespace-path": "no-such-netns: No such file or directory"}[bad]
+        assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert runtime.call("state", cid).returncode != 0
     assert cgroup_dirs_named(cid) == []
     assert not (runtime.root / cid).exists()
+    assert [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(bundle) in line] == []
 
 
 def test_pause_resume_and_force_delete_while_paused(runtime: Runtime, tmp_path: Path) -> None:

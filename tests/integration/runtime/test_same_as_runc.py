@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ PROBE = "; ".join([
     "mknod /tmp/sda b 8 0 2>&1 && head -c 1 /tmp/sda > /dev/null 2>&1 || echo denied",
     "umask",
 ])
-
-
-@pytest.fixture
-def runc(tmp_path: Path) -> Runtime:
-    binary = shutil.which("runc")
-    if binary is None:
-        pytest.skip("runc is not installed")
-    rt = Runtime("runc", binary, Path(f"/run/wt-{new_id()[3:11]}"))
-    yield rt
-    rt.cleanup()
 
 
 @pytest.mark.parametrize("variant", ["default", "readonly-root", "cgroup-namespace"])

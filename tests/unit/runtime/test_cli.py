@@ -27,9 +27,13 @@ def test_unknown_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert "flag provided but not defined: -nope" in capsys.readouterr().err
 
 
-def test_systemd_cgroup_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--systemd-cgroup", "state", "x"]) == 1
-    assert "systemd" in capsys.readouterr().err
+def test_systemd_cgroup_is_refused_clearly_when_creating(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "root"
+    assert cli.main(["--root", str(root), "--systemd-cgroup", "create", "--bundle", str(tmp_path), "x"]) == 1
+    assert "--systemd-cgroup" in capsys.readouterr().err
+    assert not root.exists()  # refused before anything was made
+    # the other verbs take the flag (containerd passes it to all of them)
+    assert cli.main(["--root", str(root), "--systemd-cgroup", "list", "-q"]) == 0
 
 
 def test_errors_go_to_the_json_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,6 +84,13 @@ def write(path: str, name: str, value: str) -> None:
         os.close(fd)
 
 
+def warn(message: str) -> None:
+    """A limit the kernel cannot apply here is skipped, as runc does, with a word on stderr."""
+    import sys
+
+    sys.stderr.write(f"wharf-runc: warning: {message}\n")
+
+
 def read(path: str, name: str) -> str:
     with open(os.path.join(path, name)) as f:
         return f.read().strip()

@@ -11,12 +11,13 @@ from wharf.runtime.cgroups import (
     read,
     read_procs,
     remove_dir,
+    warn,
     write,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from wharf.runtime.specconv import Resources
+    from wharf.runtime.specconv import BlockIO, Resources
 
 HYBRID_UNIFIED = os.path.join(UNIFIED_ROOT, "unified")
 
@@ -93,10 +94,7 @@ class V1Manager:
                 write(cpuset, "cpuset.mems", r.cpuset_mems)
         memory = self.paths.get("memory")
         if memory:
-            if r.memory_limit is not None:
-                write(memory, "memory.limit_in_bytes", str(r.memory_limit))
-            if r.memory_swap is not None and os.path.exists(os.path.join(memory, "memory.memsw.limit_in_bytes")):
-                write(memory, "memory.memsw.limit_in_bytes", str(r.memory_swap))
+            _set_memory_and_swap(memory, r.memory_limit, r.memory_swap)
             if r.memory_reservation is not None:
                 write(memory, "memory.soft_limit_in_bytes", str(r.memory_reservation))
             if r.memory_swappiness is not None and 0 <= r.memory_swappiness <= 100:
@@ -114,6 +112,9 @@ class V1Manager:
         pids = self.paths.get("pids")
         if pids and r.pids_limit is not None:
             write(pids, "pids.max", "max" if r.pids_limit <= 0 else str(r.pids_limit))
+        blkio = self.paths.get("blkio")
+        if blkio and r.blkio.is_set():
+            _apply_blkio(blkio, r.blkio)
         devices = self.paths.get("devices")
         if devices and r.devices:
             _apply_device_rules(devices, r.devices)
@@ -201,3 +202,67 @@ def _apply_device_rules(path: str, rules: list[dict[str, object]]) -> None:
         access = str(rule.get("access") or "rwm")
         entry = "a" if kind == "a" else f"{kind} {major}:{minor} {access}"
         write(path, "devices.allow" if rule.get("allow") else "devices.deny", entry)
+
+
+def _set_memory_and_swap(path: str, limit: int | None, swap: int | None) -> None:
+    """memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at every write: raising both
+    writes the swap limit first, lowering both the memory limit first (as runc orders them)."""
+    has_swap = os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes"))
+    if limit == -1 and swap is None and has_swap:
+        swap = -1  # unlimited memory with an unset swap limit: unlimited swap too, as runc
+    if swap is not None and not has_swap:
+        if limit is not None:
+            write(path, "memory.limit_in_bytes", str(limit))
+        if swap not in (-1, limit):
+            warn("swap limit ignored: the kernel has no memory.memsw.limit_in_bytes (swapaccount=0)")
+        return
+    if limit is not None and swap is not None:
+        current = int(read(path, "memory.limit_in_bytes"))
+        if swap == -1 or current < swap:
+            write(path, "memory.memsw.limit_in_bytes", str(swap))
+            write(path, "memory.limit_in_bytes", str(limit))
+        else:
+            write(path, "memory.limit_in_bytes", str(limit))
+            write(path, "memory.memsw.limit_in_bytes", str(swap))
+    elif limit is not None:
+        write(path, "memory.limit_in_bytes", str(limit))
+    elif swap is not None:
+        write(path, "memory.memsw.limit_in_bytes", str(swap))
+
+
+def _apply_blkio(path: str, io: BlockIO) -> None:
+    """linux.resources.blockIO on v1: CFQ's blkio.weight files, or BFQ's blkio.bfq.weight ones, whichever the
+    kernel has; a weight without either file is skipped with a warning (as runc). Throttles always exist."""
+    if os.path.exists(os.path.join(path, "blkio.weight")):
+        weight_file, device_file = "blkio.weight", "blkio.weight_device"
+    elif os.path.exists(os.path.join(path, "blkio.bfq.weight")):
+        weight_file, device_file = "blkio.bfq.weight", "blkio.bfq.weight_device"
+    else:
+        weight_file = device_file = ""
+    wants_weight = io.weight or io.leaf_weight or any(d.weight or d.leaf_weight for d in io.weight_devices)
+    if wants_weight and not weight_file:
+        warn("blockIO weight ignored: the kernel has no blkio.weight or blkio.bfq.weight "
+             "(no CFQ/BFQ I/O scheduler with cgroup support)")
+    if weight_file:
+        if io.weight:
+            write(path, weight_file, str(io.weight))
+        if io.leaf_weight:
+            _write_if_exists(path, "blkio.leaf_weight", str(io.leaf_weight))
+        for device in io.weight_devices:
+            if device.weight:
+                write(path, device_file, f"{device.major}:{device.minor} {device.weight}")
+            if device.leaf_weight:
+                _write_if_exists(path, "blkio.leaf_weight_device", f"{device.major}:{device.minor} {device.leaf_weight}")
+    for name, devices in (("blkio.throttle.read_bps_device", io.throttle_read_bps),
+                          ("blkio.throttle.write_bps_device", io.throttle_write_bps),
+                          ("blkio.throttle.read_iops_device", io.throttle_read_iops),
+                          ("blkio.throttle.write_iops_device", io.throttle_write_iops)):
+        for device in devices:
+            write(path, name, f"{device.major}:{device.minor} {device.rate}")
+
+
+def _write_if_exists(path: str, name: str, value: str) -> None:
+    if os.path.exists(os.path.join(path, name)):
+        write(path, name, value)
+    else:
+        warn(f"{name} ignored: the kernel has no such file (leaf weights are CFQ's only)")

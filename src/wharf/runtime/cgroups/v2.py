@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import time
 
-from wharf.runtime.cgroups import UNIFIED_ROOT, own_cgroups, read, read_procs, remove_dir, write
+from wharf.runtime.cgroups import UNIFIED_ROOT, own_cgroups, read, read_procs, remove_dir, warn, write
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from wharf.runtime.specconv import Resources
+    from wharf.runtime.specconv import BlockIO, Resources
 
 
 class V2Manager:
@@ -80,6 +80,8 @@ class V2Manager:
             write(self.path, "cpuset.mems", r.cpuset_mems)
         if r.pids_limit is not None:
             write(self.path, "pids.max", "max" if r.pids_limit <= 0 else str(r.pids_limit))
+        if r.blkio.is_set():
+            _apply_io(self.path, r.blkio)
 
     def update(self, resources: Resources) -> None:
         self._apply(resources)
@@ -108,3 +110,32 @@ class V2Manager:
 
     def destroy(self) -> None:
         remove_dir(self.path)
+
+
+def _apply_io(path: str, io: BlockIO) -> None:
+    """linux.resources.blockIO on v2: io.bfq.weight (BFQ, same [1, 1000] range as blkio) or io.weight
+    (runc's conversion to [1, 10000]); throttles in io.max. A weight the kernel cannot take is skipped
+    with a warning, as runc does."""
+    bfq = os.path.exists(os.path.join(path, "io.bfq.weight"))
+    plain = os.path.exists(os.path.join(path, "io.weight"))
+    if io.weight:
+        if bfq:
+            write(path, "io.bfq.weight", str(io.weight))
+        elif plain:
+            write(path, "io.weight", str(1 + (io.weight - 10) * 9999 // 990))
+        else:
+            warn("blockIO weight ignored: no io.weight or io.bfq.weight (io controller not enabled here)")
+    if io.leaf_weight:
+        warn("blockIO leafWeight ignored: cgroup v2 has no leaf weights")
+    for device in io.weight_devices:
+        if device.weight:
+            if bfq:
+                write(path, "io.bfq.weight", f"{device.major}:{device.minor} {device.weight}")
+            elif plain:
+                write(path, "io.weight", f"{device.major}:{device.minor} {1 + (device.weight - 10) * 9999 // 990}")
+            else:
+                warn(f"blockIO weight of {device.major}:{device.minor} ignored: no io.weight or io.bfq.weight")
+    for key, devices in (("rbps", io.throttle_read_bps), ("wbps", io.throttle_write_bps),
+                         ("riops", io.throttle_read_iops), ("wiops", io.throttle_write_iops)):
+        for device in devices:
+            write(path, "io.max", f"{device.major}:{device.minor} {key}={device.rate or 'max'}")

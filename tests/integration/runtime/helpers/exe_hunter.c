@@ -4,8 +4,8 @@
  *
  * For SECONDS, scans /proc for any other process whose /proc/PID/exe it can open and whose file is one of
  * the host's DEV:INO (the runtime binary, its interpreter). On a hit it writes "REACHED pid dev:ino" to
- * REPORT and checks whether the host file could be reopened for writing ("WRITABLE" / "NOT-WRITABLE
- * errno"). It never writes to the file. REPORT gets "DONE" at the end.
+ * REPORT and checks whether the host file could be reopened for writing ("WRITABLE ro|rw" / "NOT-WRITABLE
+ * errno ro|rw", ro|rw: the mount it was reached through). It never writes to the file. REPORT gets "DONE" at the end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,8 +60,12 @@ int main(int argc, char **argv) {
                 char again[64];
                 snprintf(again, sizeof again, "/proc/self/fd/%d", fd);
                 int w = open(again, O_WRONLY | O_CLOEXEC);  /* no O_TRUNC, and nothing is written */
-                if (w >= 0) { fprintf(report, "WRITABLE\n"); close(w); }
-                else fprintf(report, "NOT-WRITABLE %s\n", strerror(errno));
+                /* "Text file busy" only lasts while some process runs the file: say also whether the
+                 * mount it was reached through is read-only, which lasts. */
+                struct statvfs vfs;
+                const char *mount = fstatvfs(fd, &vfs) == 0 ? ((vfs.f_flag & ST_RDONLY) ? "ro" : "rw") : "?";
+                if (w >= 0) { fprintf(report, "WRITABLE %s\n", mount); close(w); }
+                else fprintf(report, "NOT-WRITABLE %s %s\n", strerror(errno), mount);
             }
             close(fd);
         }
