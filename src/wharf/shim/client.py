@@ -18,6 +18,7 @@ from wharf.shim.protocol import (
     ATTACH_SOCKET,
     CONTROL_SOCKET,
     EXIT_FILE,
+    SHIM_PID_FILE,
     encode_message,
     message_length,
     parse_frame_header,
@@ -182,6 +183,31 @@ def start_args(*, id: str, bundle: str, state_dir: str, runtime: str, runtime_ro
     if log_path:
         args += ["--log-path", log_path, "--log-max-size", str(log_max_size), "--log-max-files", str(log_max_files)]
     return args
+
+
+def stop_unclaimed_shim(state_dir: str, timeout: float = 5.0) -> None:
+    """SIGKILL the shim daemon of a start that failed (its starter was killed, or it never answered)
+    and its runtime children, and wait for them: a shim finishing its create now would make a
+    container nobody owns. The pid is checked against its command line (a pid may be reused)."""
+    import signal
+    import time
+
+    try:
+        with open(os.path.join(state_dir, SHIM_PID_FILE)) as pid_file:
+            pid, group = (int(word) for word in pid_file.read().split())
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if state_dir.encode() not in cmdline.read():
+                return
+    except (OSError, ValueError):
+        return  # never detached, or gone already
+    for kill in (lambda: os.killpg(group, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def start_outcome(returncode: int, out: bytes, err: bytes, state_dir: str) -> str:

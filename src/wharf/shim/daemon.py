@@ -15,7 +15,14 @@ import sys
 
 from wharf.shim.launch import PipedLaunch, init_create_args
 from wharf.shim.options import ShimOptions
-from wharf.shim.protocol import ATTACH_SOCKET, CONSOLE_SOCKET, CONTROL_SOCKET, LOG_FILE, PID_FILE
+from wharf.shim.protocol import (
+    ATTACH_SOCKET,
+    CONSOLE_SOCKET,
+    CONTROL_SOCKET,
+    LOG_FILE,
+    PID_FILE,
+    SHIM_PID_FILE,
+)
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -33,6 +40,9 @@ def _detach(options: ShimOptions, keep_fd: int) -> None:
     os.setsid()
     if os.fork() != 0:
         os._exit(0)
+    # First of all: whoever started us can find us (and our runtime children) if the start fails.
+    with open(os.path.join(options.state_dir, SHIM_PID_FILE), "w") as pid_file:
+        pid_file.write(f"{os.getpid()} {os.getpgrp()}")
     os.chdir("/")
     null = os.open(os.devnull, os.O_RDWR)
     log = os.open(os.path.join(options.state_dir, LOG_FILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -116,7 +126,7 @@ def _serve(options: ShimOptions, ready_fd: int) -> int:
         message = str(err) if isinstance(err, errdefs.WharfError) else f"{type(err).__name__}: {err}"
         os.write(ready_fd, f"error:{message}".encode())
         os.close(ready_fd)
-        _remove_state(options, (PID_FILE, LOG_FILE, CONSOLE_SOCKET))
+        _remove_state(options, (PID_FILE, LOG_FILE, CONSOLE_SOCKET, SHIM_PID_FILE))
         _remove_empty_dir(options.state_dir)
         return 1
 
@@ -129,9 +139,18 @@ def _serve(options: ShimOptions, ready_fd: int) -> int:
     import signal
 
     signal.signal(signal.SIGTERM, terminated)
-    log(f"serving container {options.id} (init pid {init.pid})")
-    os.write(ready_fd, b"ok")
+    try:
+        os.write(ready_fd, b"ok")
+    except OSError:
+        # Whoever started us is gone (killed midway) and took the start for failed: the
+        # supervisor has cleaned up after it already, so a container made now would be nobody's.
+        log(f"nobody waits for container {options.id}: deleting it")
+        init.force_delete()
+        _remove_state(options, (PID_FILE, LOG_FILE, CONSOLE_SOCKET, CONTROL_SOCKET, ATTACH_SOCKET, SHIM_PID_FILE))
+        _remove_empty_dir(options.state_dir)
+        return 1
     os.close(ready_fd)
+    log(f"serving container {options.id} (init pid {init.pid})")
     reaper.reap()  # anything that exited before the handler was in place
     loop.run()
     return 0

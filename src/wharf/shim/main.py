@@ -83,7 +83,14 @@ def _resolve_binary(name: str) -> str:
 
 
 def check(options: ShimOptions) -> None:
-    from wharf.shim.protocol import ATTACH_SOCKET, CONSOLE_SOCKET, CONTROL_SOCKET, EXIT_FILE, PID_FILE
+    from wharf.shim.protocol import (
+        ATTACH_SOCKET,
+        CONSOLE_SOCKET,
+        CONTROL_SOCKET,
+        EXIT_FILE,
+        PID_FILE,
+        SHIM_PID_FILE,
+    )
 
     if "/" in options.id or options.id in (".", "..") or not options.id.isprintable():
         raise UsageError(f"invalid container id {options.id!r}")
@@ -108,7 +115,7 @@ def check(options: ShimOptions) -> None:
         finally:
             probe.close()
     # What a dead shim left would be taken for this one's (a stale socket would also fail bind).
-    for name in (CONTROL_SOCKET, ATTACH_SOCKET, CONSOLE_SOCKET, EXIT_FILE, PID_FILE):
+    for name in (CONTROL_SOCKET, ATTACH_SOCKET, CONSOLE_SOCKET, EXIT_FILE, PID_FILE, SHIM_PID_FILE):
         try:
             os.unlink(os.path.join(options.state_dir, name))
         except FileNotFoundError:

@@ -16,6 +16,8 @@ CONSOLE_SOCKET = "console.sock"
 EXIT_FILE = "exit.json"
 PID_FILE = "init.pid"
 LOG_FILE = "shim.log"
+SHIM_PID_FILE = "shim.pid"
+"""`<pid> <process group>` of the shim daemon, written as soon as it is detached."""
 
 STDOUT = 1
 STDERR = 2

@@ -79,11 +79,18 @@ def _preload() -> None:
     from wharf.shim.server import Reaper, ShimServer  # noqa: F401
 
 
+FORKED = b"forked:"
+"""Written by the forked child before anything else (then its exit status follows)."""
+
+
 def _run_start(requests: socket.socket, request: dict, fds: list[int]) -> None:
     """In the forked child: become the cold `wharf-shim start` and run it; never returns."""
     status = 1
     out_fd, err_fd, status_fd = fds
     try:
+        # First word on the status pipe: from here on the request was taken, and a death is a
+        # failed start, never "not done" (a retry could start a second shim for the container).
+        os.write(status_fd, FORKED)
         requests.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # start() waits for its own child
         os.setpriority(os.PRIO_PROCESS, 0, int(request["priority"]))

@@ -16,6 +16,7 @@ from shim_world import Shim, ShimHost, process_alive, read_frames, wait_for
 
 from wharf import errdefs
 from wharf.containerd.plugins.runtime_shim.warm_shim import WarmShims
+from wharf.shim.client import start_shim
 from wharf.shim.zygote import ARGUMENT_ROOM
 
 
@@ -163,6 +164,42 @@ def test_a_terminal_container_through_the_zygote(host: ShimHost) -> None:
             assert "done\r\n" in output
             assert shim.call("wait")["exit_status"] == 0
             shim.finish()
+        finally:
+            await warm.close()
+
+    asyncio.run(scenario())
+
+
+def _signal_state(pid: int) -> dict[str, str]:
+    """Blocked, ignored and caught signals (masks from /proc/PID/status)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return {name: fields[name].strip() for name in ("SigBlk", "SigIgn", "SigCgt")}
+
+
+def test_a_warm_shim_has_the_cold_shims_signals_and_reaps_its_container(host: ShimHost) -> None:
+    """The zygote ignores SIGCHLD: a shim (or its container) keeping that would have its children
+    auto-reaped and never see the container's exit. The warm shim and its container must have the
+    cold ones' signal masks, and a killed container's exit status must reach `wait`."""
+    async def scenario() -> None:
+        warm = WarmShims()
+        try:
+            zygote = await _ready_zygote(warm)
+            states = {}
+            for kind in ("warm", "cold"):
+                container_id = host.new_id()
+                options = _options(host, container_id, host.bundle(["sleep", "100"]))
+                await (warm.start(**options) if kind == "warm" else start_shim(**options))
+                shim = Shim(container_id, host.state_dir(container_id))
+                assert (len(Path(f"/proc/{shim.pid()}/cmdline").read_bytes()) > ARGUMENT_ROOM) == (kind == "warm")
+                init = shim.call("start")["pid"]
+                states[kind] = (_signal_state(shim.pid()), _signal_state(init))
+                shim.call("kill", signal=signal.SIGKILL)
+                assert shim.call("wait")["exit_status"] == 128 + signal.SIGKILL
+                shim.finish()
+            assert states["warm"] == states["cold"]
+            sigchld = 1 << (signal.SIGCHLD - 1)
+            assert int(_signal_state(zygote)["SigIgn"], 16) & sigchld  # the difference the child undoes
+            assert not int(states["warm"][0]["SigIgn"], 16) & sigchld
         finally:
             await warm.close()
 

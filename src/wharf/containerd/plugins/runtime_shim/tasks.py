@@ -34,7 +34,7 @@ from wharf.containerd.plugins.runtime_shim.leftover_cgroups import remove_task_c
 from wharf.containerd.plugins.runtime_shim.runtime_binary import resolve_runtime
 from wharf.containerd.plugins.runtime_shim.user import resolve_user
 from wharf.containerd.plugins.runtime_shim.warm_shim import WarmShims
-from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file
+from wharf.shim.client import ShimClient, attach_socket, control_socket, read_exit_file, stop_unclaimed_shim
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,15 @@ class ShimTaskService:
                 shim = ShimClient(socket_path)
                 state = await shim.call("state")
             except BaseException:
+                await asyncio.to_thread(stop_unclaimed_shim, str(state_dir))
                 shutil.rmtree(state_dir, ignore_errors=True)
-                await asyncio.to_thread(remove_bundle, bundle)
-                # A runtime killed inside `create` leaves a cgroup that no `delete` can find.
+                # A runtime killed inside `create` leaves a cgroup that no `delete` can find; its
+                # processes go first, so nothing holds the rootfs when it is unmounted.
                 await asyncio.to_thread(remove_task_cgroups, container.spec, container_id)
+                try:
+                    await asyncio.to_thread(remove_bundle, bundle)
+                except errdefs.WharfError as err:
+                    log.warning("task %s: cleaning up a failed create: %s", container_id, err)
                 raise
             task = _Task(container_id, shim, bundle, state_dir, pid=int(state.get("pid") or 0))
             self._tasks[container_id] = task

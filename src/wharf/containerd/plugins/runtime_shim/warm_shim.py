@@ -20,7 +20,7 @@ import subprocess
 
 from wharf import errdefs
 from wharf.shim.client import shim_command, start_args, start_outcome, start_shim
-from wharf.shim.zygote import ARGUMENT_ROOM, NICE, PRIORITY_ENV, READY, REQUEST_FD_ENV, pack_fds
+from wharf.shim.zygote import ARGUMENT_ROOM, FORKED, NICE, PRIORITY_ENV, READY, REQUEST_FD_ENV, pack_fds
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,14 @@ class WarmShims:
             for fd in (out_w, err_w, status_w):
                 os.close(fd)
         out, err, status = await asyncio.to_thread(_collect, out_r, err_r, status_r)
-        if not status.strip().isdigit():
-            if not out and not err:  # the zygote died before forking: nothing was done
-                log.warning("the shim zygote did not take the request; starting the shim cold")
-                return None
-            status = b"1"
-        return start_outcome(int(status), out, err, state_dir)
+        if not status.startswith(FORKED):  # the zygote died before forking: nothing was done
+            log.warning("the shim zygote did not take the request; starting the shim cold")
+            return None
+        code = status.removeprefix(FORKED).strip()
+        if not code.isdigit():  # the forked start was killed midway: a failed start, as a cold one's
+            err += b"wharf-shim start was killed before it finished\n"
+            code = b"1"
+        return start_outcome(int(code), out, err, state_dir)
 
     def _stop(self) -> None:
         if self._requests is not None:
