@@ -211,8 +211,9 @@ def _kill(daemon: WharfDaemon, target: str, expected: Expected, rng: random.Rand
         with expected.lock:
             if container:
                 expected.orphaned[container[0]] = container[1]
+        what = _cmdline(pid)[:120]
         cleanup.kill_processes([pid])
-        return f"shim {pid} of {container}"
+        return f"shim {pid} of {container} ({what})"
     while time.monotonic() < deadline and busy():  # the runtime lives only while a task/exec is made
         if pids := _runtime_pids(daemon):
             verbs = [_cmdline(pid) for pid in pids]
@@ -329,7 +330,8 @@ def test_workload_survives_random_kills(daemon: WharfDaemon, registry: Registry)
 
     # Remove everything through the API: the daemon must release every mount, cgroup, veth and rule.
     for container_id in daemon.docker("ps", "-aq", check=True).stdout.split():
-        daemon.docker("rm", "-fv", container_id, check=True, timeout=60)
+        removed = daemon.docker("rm", "-fv", container_id, timeout=60)
+        assert removed.returncode == 0, f"rm -fv {container_id}: {removed.stderr}\n" + daemon.log()[-3000:]
     for name in expected.networks:
         daemon.docker("network", "rm", name, check=True)
     for name in expected.volumes:

@@ -71,6 +71,9 @@ class Daemon:
         self._supervisor = supervisor
         self._monitor: asyncio.Task[None] | None = None
         disk_usage = DiskUsage(supervisor, self.images, self.containers, self._volume_store)
+        self.builds = BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
+                                   data_root, runtime, cgroup_parent, self.containers.get,
+                                   self.networks_and_volumes.networking if self.networks_and_volumes else None)
         self.app = make_app([
             SystemRouter(self.system).routes(),
             ContainerRouter(self.containers, [self._add_exec_ids], sizes=disk_usage.container_sizes).routes(),
@@ -80,10 +83,7 @@ class Daemon:
                         ImageArchives(supervisor, self.images, os.path.join(data_root, "tmp"))).routes(),
             *(self.networks_and_volumes.routes() if self.networks_and_volumes else []),
             DiskUsageRouter(disk_usage).routes(),
-            BuildRouter(BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
-                                     data_root, runtime, cgroup_parent, self.containers.get,
-                                     self.networks_and_volumes.networking if self.networks_and_volumes else None,
-                                     )).routes(),
+            BuildRouter(self.builds).routes(),
             SwarmRouter().routes(),
             openapi_routes(),
         ])  # fmt: skip
@@ -107,6 +107,7 @@ class Daemon:
             await self.networks_and_volumes.resume()
         await self.containers.start_restartable()
         self.health.watch_running(self.containers.all())
+        await self.builds.sweep_leftovers()  # before the API serves: no build of ours exists yet
 
     async def stop(self) -> None:
         if self._monitor is not None:

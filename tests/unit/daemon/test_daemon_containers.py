@@ -381,3 +381,57 @@ def test_restart_policies() -> None:
         assert inspect["State"]["Status"] == "exited" and inspect["RestartCount"] == 0
 
     run(scenario)
+
+
+def test_daemon_restart_undoes_a_start_it_died_in() -> None:
+    """wharfd killed after asking the supervisor for the task, before recording the container as
+    running: the task outlives it. The restarted wharfd removes it (the client was told the start
+    failed), so the container is not running and `rm -f` works (a shim refuses to delete a running task)."""
+    from wharf.containerd.core.tasks import CreateTaskOptions
+
+    async def main() -> None:
+        async with started() as h:
+            await h.import_image()
+            created = await _create(h, "interrupted-created", Cmd=["sleep", "60"])
+            started_ = await _create(h, "interrupted-started", Cmd=["sleep", "60"])
+            root, supervisor = h.root, h.supervisor
+            await h.daemon.stop()
+            for container_id in (created, started_):
+                await supervisor.tasks.create(container_id, CreateTaskOptions())
+            await supervisor.tasks.start(started_)
+            async with started(root, supervisor) as again:
+                assert created not in supervisor.tasks.tasks and started_ not in supervisor.tasks.tasks
+                assert supervisor.tasks.killed_with[started_] == 9
+                for container_id in (created, started_):
+                    status, inspect, _ = await again.request("GET", f"/containers/{container_id}/json")
+                    assert inspect["State"]["Running"] is False, inspect["State"]
+                    status, body, _ = await again.request("DELETE", f"/containers/{container_id}?force=1")
+                    assert status == 204, body
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_daemon_start_sweeps_the_containers_of_an_interrupted_build() -> None:
+    """A build whose RUN container was running when wharfd (or the supervisor) was killed: the next
+    wharfd removes that container and its task at start-up, whether or not another build follows."""
+    from wharf.containerd.core.containers import Container
+    from wharf.containerd.core.tasks import CreateTaskOptions
+    from wharf.daemon.builder.runner import BUILD_LABEL
+
+    async def main() -> None:
+        async with started() as h:
+            await h.import_image()
+            root, supervisor = h.root, h.supervisor
+            await h.daemon.stop()
+            build_id = "build-" + "0" * 58
+            await supervisor.snapshots.prepare(build_id, "", {BUILD_LABEL: "1"})
+            await supervisor.containers.create(Container(
+                build_id, "busybox", "wharf-runc", {"process": {"args": ["sleep", "60"]}}, build_id,
+                labels={BUILD_LABEL: "1"}))
+            await supervisor.tasks.create(build_id, CreateTaskOptions())
+            await supervisor.tasks.start(build_id)
+            async with started(root, supervisor):
+                assert build_id not in supervisor.tasks.tasks
+                assert build_id not in supervisor.containers.items
+
+    asyncio.run(asyncio.wait_for(main(), 20))

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Awaitable
 from typing import Any
 
@@ -18,6 +20,9 @@ from wharf.daemon.backend.state import Status
 from wharf.daemon.backend.timefmt import now_ns
 
 log = logging.getLogger("wharfd.containers")
+
+INTERRUPTED_START_KILL_TIMEOUT = 10.0
+"""Seconds to wait for the SIGKILLed init of an interrupted start before deleting its task anyway."""
 
 
 class ContainerExits(ContainerServiceBase):
@@ -114,6 +119,8 @@ class ContainerExits(ContainerServiceBase):
             else:
                 if task is not None and task.status is TaskStatus.STOPPED:
                     work.append(self._delete_task(record.id))
+                elif task is not None:
+                    work.append(self._undo_interrupted_start(record))
                 if record.auto_remove and record.has_been_started:
                     work.append(self._destroy(record, remove_volumes=True))
         results = await asyncio.gather(*work, return_exceptions=True)
@@ -121,6 +128,32 @@ class ContainerExits(ContainerServiceBase):
             if isinstance(result, BaseException):
                 log.warning("reconciling: %s", result)
 
+    async def _undo_interrupted_start(self, record: ContainerRecord) -> None:
+        """A task alive for a container recorded as not running: wharfd died inside its `start`, after
+        the supervisor was asked to create (or start) the task and before the record said running.
+        The client was told the start failed, so it is undone as a failed start is: the task is
+        killed and deleted (a shim refuses to delete a running one, so `rm -f` of the container,
+        which goes by the record, would fail for ever), its network and volumes are released."""
+        async with self._lock(record.id):
+            # Looked at again under the lock: reconcile also runs while wharfd lives (after a supervisor
+            # restart), and a start in progress holds the lock until the record says running.
+            if record.state.running:
+                return
+            try:
+                status = (await self._supervisor.tasks.get(record.id)).status
+            except errdefs.NotFound:
+                return
+            if status is TaskStatus.STOPPED:
+                await self._delete_task(record.id)
+                return
+            log.warning("container %s: a task outlived an interrupted start; removing it", record.id)
+            if status is not TaskStatus.CREATED:  # a created task's delete kills its init itself
+                with contextlib.suppress(errdefs.WharfError):  # exited meanwhile, or its shim is gone
+                    await self._supervisor.tasks.kill(record.id, int(signal.SIGKILL), all=True)
+                with contextlib.suppress(errdefs.WharfError, TimeoutError):
+                    await asyncio.wait_for(self._supervisor.tasks.wait(record.id), INTERRUPTED_START_KILL_TIMEOUT)
+            await self._delete_task(record.id)
+            await self._detach_storage_and_network(record)
 
     def wait(self, ref: str, condition: str) -> asyncio.Future[int]:
         """A future of the exit code, registered now (the CLI waits before it starts)."""

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CACHE_LEASE = "wharfd-build-cache"
 """The lease that keeps what the build cache names (no expiry: the cache outlives wharfd)."""
+SWEEP_KILL_TIMEOUT = 10.0
+"""Seconds to wait for a killed leftover build container before deleting its task anyway."""
 
 
 class BuildService:
@@ -59,6 +61,15 @@ class BuildService:
         async with leased(self._supervisor, purpose="commit"):  # the layer is garbage until the image names it
             return await self._commits.commit(request)
 
+    async def sweep_leftovers(self) -> None:
+        """At wharfd's start: a build interrupted by a kill of wharfd or the supervisor leaves its
+        RUN container's task (shim, rootfs mount, cgroups) behind, and no build may follow to sweep it."""
+        try:
+            await self._sweep_leftovers()
+        except errdefs.WharfError as err:
+            self._swept = False  # the next build tries again
+            log.warning("sweeping the containers of interrupted builds: %s", err)
+
     async def _sweep_leftovers(self) -> None:
         """Build containers and snapshots a wharfd that died mid-build left in the supervisor
         (once, before this daemon's first build: none of its own can exist yet)."""
@@ -68,9 +79,11 @@ class BuildService:
         supervisor = self._supervisor
         for container in await supervisor.containers.list():
             if container.labels.get(BUILD_LABEL) == "1":
-                with contextlib.suppress(errdefs.WharfError):
+                with contextlib.suppress(errdefs.WharfError, TimeoutError):
                     await supervisor.tasks.kill(container.id, 9, all=True)
-                with contextlib.suppress(errdefs.WharfError):
+                    # A shim refuses to delete a task whose process still runs: wait for the kill.
+                    await asyncio.wait_for(supervisor.tasks.wait(container.id), SWEEP_KILL_TIMEOUT)
+                with contextlib.suppress(errdefs.WharfError, TimeoutError):
                     await supervisor.tasks.delete(container.id)
                 with contextlib.suppress(errdefs.WharfError):
                     await supervisor.containers.delete(container.id)
