@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 
 
 @pytest.fixture(scope="session")
@@ -11,12 +11,8 @@ def wharf() -> Iterator[WharfDaemon]:
     """One wharfd for the session with busybox:latest imported."""
     require_binary("docker")
     daemon = WharfDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture
@@ -24,9 +20,5 @@ def fresh_wharf() -> Iterator[WharfDaemon]:
     """A wharfd of the test's own, for tests that kill or restart it."""
     require_binary("docker")
     daemon = WharfDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 from tests.fixtures.dockerd import DockerDaemon
 from tests.fixtures.registry import Registry
 
@@ -26,12 +26,8 @@ def own_wharf() -> Iterator[WharfDaemon]:
     """A wharfd of this module's own: prune -a must not take images other tests use."""
     require_binary("docker")
     daemon = WharfDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture(scope="module")

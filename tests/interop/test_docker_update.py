@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,8 @@ import docker
 import pytest
 
 from tests.conftest import require_binary
-from tests.interop.test_runtimes_under_wharfd import DaemonWithCrunWrapper, _crun_problem
+from tests.fixtures.daemon import started_with_busybox
+from tests.interop.test_runtimes_under_wharfd import DaemonWithCrunWrapper
 
 MB = 1024 * 1024
 RUNTIMES = ["wharf-runc", "runc", "crun"]
@@ -29,17 +29,9 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonWithCrunW
     """A wharfd (default runtime wharf-runc) where `--runtime runc` and `--runtime crun` work too."""
     require_binary("docker")
     daemon = DaemonWithCrunWrapper(runtime="wharf-runc")
-    crun = shutil.which("crun")
-    daemon.crun_problem = "crun is not installed" if crun is None else \
-        _crun_problem(crun, tmp_path_factory.mktemp("crun-probe"))
-    if crun is not None and not daemon.crun_problem:
-        daemon.install_crun_wrapper(crun)
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    daemon.offer_crun(tmp_path_factory.mktemp("crun-probe"))
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture

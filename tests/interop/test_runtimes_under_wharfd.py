@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 
 _CRUN_WRAPPER = """#!/bin/sh
 exec unshare --mount --propagation private sh -c 'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' {crun} "$@"
@@ -33,6 +33,13 @@ class DaemonWithCrunWrapper(WharfDaemon):
         super().__init__(runtime=runtime)
         self.wrapper_dir = Path(self.data_root + "-bin")
         self.crun_problem = ""  # why crun cannot run here, if it cannot
+
+    def offer_crun(self, scratch: Path) -> None:
+        """Make `--runtime crun` work when crun can run containers here; else say why in crun_problem."""
+        crun = shutil.which("crun")
+        self.crun_problem = "crun is not installed" if crun is None else _crun_problem(crun, scratch)
+        if crun is not None and not self.crun_problem:
+            self.install_crun_wrapper(crun)
 
     def install_crun_wrapper(self, crun: str) -> None:
         self.wrapper_dir.mkdir(parents=True, exist_ok=True)
@@ -72,17 +79,9 @@ def runc_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonWith
     require_binary("docker")
     require_binary("runc")
     daemon = DaemonWithCrunWrapper(runtime="runc")
-    crun = shutil.which("crun")
-    daemon.crun_problem = "crun is not installed" if crun is None else \
-        _crun_problem(crun, tmp_path_factory.mktemp("crun-probe"))
-    if crun is not None and not daemon.crun_problem:
-        daemon.install_crun_wrapper(crun)
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    daemon.offer_crun(tmp_path_factory.mktemp("crun-probe"))
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def _name() -> str:

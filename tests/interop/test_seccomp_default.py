@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 from tests.fixtures.dockerd import DockerDaemon
 from tests.interop.test_runtimes_under_wharfd import DaemonWithCrunWrapper, _crun_problem
 
@@ -60,12 +60,8 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         if problem:
             pytest.skip(f"crun cannot run containers on this host: {problem}")
         daemon.install_crun_wrapper(shutil.which("crun") or "crun")
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def probe(daemon: WharfDaemon | DockerDaemon, probe_dir: Path, calls: list[str], *options: str) -> dict[str, str]:
@@ -143,12 +139,8 @@ def docker_engine() -> Iterator[DockerDaemon]:
     if not DockerDaemon.available():
         pytest.skip("dockerd is not installed")
     daemon = DockerDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def test_answers_match_the_real_docker_engine(docker_engine: DockerDaemon, probe_dir: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -23,12 +23,8 @@ def wharf() -> Iterator[WharfDaemon]:
     """A wharfd of the module's own, with busybox:latest imported."""
     require_binary("docker")
     daemon = WharfDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox()
+    with started_with_busybox(daemon):
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def compile_c(tmp: Path, name: str, source: str, *flags: str) -> Path:
