@@ -121,3 +121,18 @@ def test_committed_image_names_its_parent(client: docker.DockerClient) -> None:
             api.remove_image(committed, force=True)
     finally:
         api.remove_container(container, force=True)
+
+
+def test_logs_read_right_after_start_have_a_short_containers_output(client: docker.DockerClient) -> None:
+    """docker-py's own build tests read logs() straight after start(): the container's process must
+    be running by the time start is acknowledged, and what it wrote then must be in the log."""
+    api = client.api
+    empty = 0
+    for _ in range(10):
+        container = api.create_container("busybox", ["echo", "hi"], network_disabled=True)
+        try:
+            api.start(container)
+            empty += api.logs(container) != b"hi\n"
+        finally:
+            api.remove_container(container, force=True)
+    assert empty <= 1, f"{empty} of 10 logs were still empty right after start"
