@@ -16,6 +16,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,10 +44,12 @@ class OutsideContext(errdefs.InvalidArgument):
     pass
 
 
-def resolve_in_root(root: str, path: str, follow_final: bool = True, strict: bool = False) -> str:
-    """The host path of `path` (relative to `root`, or absolute meaning `root`) with every symlink
-    resolved inside `root`: `..` stops at `root`, absolute targets start again at `root`. With
-    `strict` (paths of the build context), a link that would leave `root` is an error instead."""
+def resolve_links(path: str, read_link: Callable[[list[str]], str | None], follow_final: bool = True,
+                  strict: bool = False) -> list[str]:
+    """The parts of `path` with every symlink resolved inside a root: `..` stops at the root,
+    absolute targets start again at it. `read_link(parts)` is the target of the entry those parts
+    name when it is a symlink, else None. With `strict` (paths of the build context), a link that
+    would leave the root is an error instead."""
     pending = [part for part in path.split("/") if part]
     resolved: list[str] = []
     followed = 0
@@ -60,22 +63,29 @@ def resolve_in_root(root: str, path: str, follow_final: bool = True, strict: boo
             elif strict:
                 raise OutsideContext(f"forbidden path outside the build context: {path}")
             continue
-        candidate = os.path.join(root, *resolved, part)
-        if (pending or follow_final) and os.path.islink(candidate):
-            followed += 1
-            if followed > MAX_SYMLINKS:
-                raise errdefs.InvalidArgument(f"too many levels of symbolic links: {path}")
-            target = os.readlink(candidate)
-            if strict and target.startswith("/"):
-                raise OutsideContext(
-                    f"forbidden path outside the build context: {path} (a symlink to {target})"
-                )
-            if target.startswith("/"):
-                resolved = []
-            pending = [p for p in target.split("/") if p] + pending
+        target = read_link([*resolved, part]) if (pending or follow_final) else None
+        if target is None:
+            resolved.append(part)
             continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
+        followed += 1
+        if followed > MAX_SYMLINKS:
+            raise errdefs.InvalidArgument(f"too many levels of symbolic links: {path}")
+        if target.startswith("/"):
+            if strict:
+                raise OutsideContext(f"forbidden path outside the build context: {path} (a symlink to {target})")
+            resolved = []
+        pending = [p for p in target.split("/") if p] + pending
+    return resolved
+
+
+def resolve_in_root(root: str, path: str, follow_final: bool = True, strict: bool = False) -> str:
+    """The host path of `path` (relative to `root`, or absolute meaning `root`), symlinks resolved
+    inside `root` (see resolve_links)."""
+    def read_link(parts: list[str]) -> str | None:
+        candidate = os.path.join(root, *parts)
+        return os.readlink(candidate) if os.path.islink(candidate) else None
+
+    return os.path.join(root, *resolve_links(path, read_link, follow_final, strict))
 
 
 @dataclass

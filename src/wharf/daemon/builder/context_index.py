@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from wharf import errdefs
-from wharf.daemon.builder.context import MAX_SYMLINKS, OutsideContext, clean_relative
+from wharf.daemon.builder.context import clean_relative, resolve_links
 
 _CHUNK = 1 << 20
 
@@ -143,35 +143,12 @@ class ContextIndex:
     # ---- lookups ----------------------------------------------------------------------------
 
     def resolve(self, path: str, follow_final: bool = True, strict: bool = False) -> str:
-        """The key of `path` with symlinks followed inside the context (see context.resolve_in_root)."""
-        pending = [part for part in path.split("/") if part]
-        resolved: list[str] = []
-        followed = 0
-        while pending:
-            part = pending.pop(0)
-            if part == ".":
-                continue
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                elif strict:
-                    raise OutsideContext(f"forbidden path outside the build context: {path}")
-                continue
-            entry = self.entries.get("/".join([*resolved, part]))
-            if entry is not None and entry.is_symlink and (pending or follow_final):
-                followed += 1
-                if followed > MAX_SYMLINKS:
-                    raise errdefs.InvalidArgument(f"too many levels of symbolic links: {path}")
-                if strict and entry.linkname.startswith("/"):
-                    raise OutsideContext(
-                        f"forbidden path outside the build context: {path} (a symlink to {entry.linkname})"
-                    )
-                if entry.linkname.startswith("/"):
-                    resolved = []
-                pending = [p for p in entry.linkname.split("/") if p] + pending
-                continue
-            resolved.append(part)
-        return "/".join(resolved)
+        """The key of `path` with symlinks followed inside the context (see context.resolve_links)."""
+        def read_link(parts: list[str]) -> str | None:
+            entry = self.entries.get("/".join(parts))
+            return entry.linkname if entry is not None and entry.is_symlink else None
+
+        return "/".join(resolve_links(path, read_link, follow_final, strict))
 
     def get(self, path: str, strict: bool = False) -> IndexEntry | None:
         return self.entries.get(self.resolve(path, strict=strict))
