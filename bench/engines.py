@@ -69,11 +69,10 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
-class WharfEngine:
-    name = "wharf"
+class _PrivateEngine:
+    """What both engines do the same way through their private daemon (tests/fixtures)."""
 
-    def __init__(self) -> None:
-        self.daemon = WharfDaemon()
+    daemon: WharfDaemon | DockerDaemon
 
     def start(self) -> None:
         self.daemon.start()
@@ -87,6 +86,13 @@ class WharfEngine:
 
     def docker_argv(self, *args: str) -> tuple[list[str], dict[str, str]]:
         return ["docker", *args], self.daemon.env
+
+
+class WharfEngine(_PrivateEngine):
+    name = "wharf"
+
+    def __init__(self) -> None:
+        self.daemon = WharfDaemon()
 
     def daemon_pids(self) -> list[int]:
         """wharfd, wharf-containerd and the supervisor's shim zygote (an engine process too)."""
@@ -107,7 +113,7 @@ class WharfEngine:
         return time.perf_counter() - started
 
 
-class DockerEngine:
+class DockerEngine(_PrivateEngine):
     name = "docker"
 
     def __init__(self) -> None:
@@ -116,19 +122,6 @@ class DockerEngine:
     @staticmethod
     def available() -> bool:
         return DockerDaemon.available()
-
-    def start(self) -> None:
-        self.daemon.start()
-        self.daemon.import_busybox()
-
-    def stop(self) -> None:
-        self.daemon.stop()
-
-    def docker(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return self.daemon.docker(*args, check=check, timeout=300)
-
-    def docker_argv(self, *args: str) -> tuple[list[str], dict[str, str]]:
-        return ["docker", *args], self.daemon.env
 
     def daemon_pids(self) -> list[int]:
         pids = [pid for pid in cleanup.processes_mentioning(self.daemon.exec_root)
