@@ -136,3 +136,19 @@ def test_logs_read_right_after_start_have_a_short_containers_output(client: dock
         finally:
             api.remove_container(container, force=True)
     assert empty <= 1, f"{empty} of 10 logs were still empty right after start"
+
+
+def test_many_unnamed_containers_created_at_once_all_get_free_names(client: docker.DockerClient) -> None:
+    """Generated names that collide (with a container, or a create in progress) are drawn again, as moby does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = client.api
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        created = list(pool.map(lambda _: api.create_container("busybox", ["true"], network_disabled=True),
+                                range(48)))
+    try:
+        names = {api.inspect_container(c)["Name"] for c in created}
+        assert len(names) == len(created)
+    finally:
+        for container in created:
+            api.remove_container(container, force=True)

@@ -33,6 +33,9 @@ from wharf.daemon.backend.index import validate_name
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import now_ns
 
+RANDOM_NAME_PLAIN_TRIES, RANDOM_NAME_ATTEMPTS = 6, 64
+"""Names without a number first, then with one (moby's way), then the id settles it."""
+
 
 class ContainerCreation(ContainerServiceBase):
     async def create(self, name: str, body: Any) -> dict[str, Any]:
@@ -43,15 +46,9 @@ class ContainerCreation(ContainerServiceBase):
         container_id = secrets.token_hex(32)
         if name:
             name = validate_name(name)
+            self._index.reserve_name(name, container_id)
         else:
-            name = "/" + random_name()
-            while True:
-                try:
-                    self._index.get(name)
-                except errdefs.NotFound:
-                    break
-                name = f"/{random_name()}{secrets.randbelow(100)}"
-        self._index.reserve_name(name, container_id)
+            name = self._reserve_random_name(container_id)
         directory = os.path.join(self._paths.containers_dir, container_id)
         try:
             return await self._create(container_id, name, directory, image_ref, config, host_config,
@@ -60,6 +57,25 @@ class ContainerCreation(ContainerServiceBase):
             self._index.release_name(name)
             shutil.rmtree(directory, ignore_errors=True)
             raise
+
+    def _reserve_random_name(self, container_id: str) -> str:
+        """A free `adjective_name`, or with a number after a few collisions (as moby does); taken
+        means held by a container or reserved by a create in progress."""
+        for attempt in range(RANDOM_NAME_ATTEMPTS):
+            name = "/" + random_name() + (str(secrets.randbelow(100)) if attempt >= RANDOM_NAME_PLAIN_TRIES else "")
+            try:
+                self._index.get(name)
+                continue
+            except errdefs.NotFound:
+                pass
+            try:
+                self._index.reserve_name(name, container_id)
+                return name
+            except errdefs.Conflict:
+                continue
+        name = f"/{random_name()}_{container_id[:12]}"
+        self._index.reserve_name(name, container_id)
+        return name
 
     async def _create(
         self, container_id: str, name: str, directory: str, image_ref: str,
