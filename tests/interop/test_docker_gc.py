@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 from wharf.containerd.fsck import check_store
 
 
@@ -28,12 +28,8 @@ class _NoGraceDaemon(WharfDaemon):
 def daemon() -> Iterator[_NoGraceDaemon]:
     require_binary("docker")
     wharf = _NoGraceDaemon()
-    try:
-        wharf.start()
-        wharf.import_busybox()
+    with started_with_busybox(wharf):
         yield wharf
-    finally:
-        wharf.stop()
 
 
 def _root(daemon: WharfDaemon) -> Path:

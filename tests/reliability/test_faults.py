@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures import cleanup
-from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.daemon import WharfDaemon, started_with_busybox
 from tests.fixtures.registry import Registry
 from tests.reliability.host_state import snapshot
 from wharf.containerd.fsck import check_store
@@ -55,12 +55,8 @@ class Expected:
 def daemon() -> Iterator[WharfDaemon]:
     require_binary("docker")
     wharf = WharfDaemon()
-    try:
-        wharf.start()
-        wharf.import_busybox()
+    with started_with_busybox(wharf):
         yield wharf
-    finally:
-        wharf.stop()
 
 
 def _inspect(daemon: WharfDaemon, kind: str, name: str) -> dict | None:
@@ -357,11 +353,9 @@ def small_daemon() -> Iterator[WharfDaemon]:
     Path(wharf.data_root).mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", wharf.data_root], check=True)
     try:
-        wharf.start()
-        wharf.import_busybox()
-        yield wharf
+        with started_with_busybox(wharf):
+            yield wharf
     finally:
-        wharf.stop()
         cleanup.unmount_all(wharf.data_root)
 
 
