@@ -63,6 +63,12 @@ def capset(effective: set[int], permitted: set[int], inheritable: set[int]) -> N
 
 
 def set_ambient(caps: set[int]) -> None:
+    """Raise what the kernel allows: a capability that is not both permitted and inheritable is left
+    out (EPERM), as runc leaves it; runc's own default spec asks for ambient capabilities without
+    inheritable ones."""
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     for cap in sorted(caps):
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)
+        try:
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)
+        except PermissionError:
+            continue

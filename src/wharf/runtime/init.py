@@ -310,9 +310,9 @@ def become_process(proc: Process, executable: str, preserve_fds: int, seccomp_fi
         os.chdir(proc.cwd)  # again, as the user: runc allows a cwd only root can enter
     except PermissionError:
         pass
-    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve, the container must not inherit that.
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
+    # Ignored signals survive execve: Python ignores SIGPIPE and SIGXFSZ, a shim ignores SIGHUP. The
+    # container starts with every signal at its default, as under runc (SigIgn 0).
+    _default_signal_handling()
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     _close_fds_from(3 + preserve_fds)
     env: dict[str, str] = {}
@@ -320,6 +320,16 @@ def become_process(proc: Process, executable: str, preserve_fds: int, seccomp_fi
         key, _, value = entry.partition("=")
         env[key] = value
     os.execve(executable, proc.args, env)
+
+
+def _default_signal_handling() -> None:
+    for sig in range(1, signal.NSIG):
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # the C library's reserved real-time signals: never ignored by us
 
 
 def _cap_numbers(names: list[str]) -> set[int]:

@@ -32,7 +32,10 @@ PROBE = "; ".join([
 ])
 
 
-@pytest.mark.parametrize("variant", ["default", "readonly-root", "cgroup-namespace"])
+RUNC_SPEC_CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+
+
+@pytest.mark.parametrize("variant", ["default", "readonly-root", "cgroup-namespace", "ambient-not-inheritable"])
 def test_same_bundle_same_result(runc: Runtime, wharf_runc: Runtime, tmp_path: Path, variant: str) -> None:
     bundle = make_bundle(tmp_path / "b", ["sh", "-c", PROBE + "; cat /proc/self/cgroup"], hostname="twin",
                          env=["A=1", "B=two words"], cwd="/tmp", uid=65534, gid=65534,
@@ -40,6 +43,9 @@ def test_same_bundle_same_result(runc: Runtime, wharf_runc: Runtime, tmp_path: P
     spec = read_spec(bundle)
     if variant == "cgroup-namespace":
         spec["linux"]["namespaces"].append({"type": "cgroup"})
+    if variant == "ambient-not-inheritable":  # `runc spec`'s own: the kernel refuses the ambient ones
+        spec["process"]["capabilities"] = {kind: RUNC_SPEC_CAPABILITIES for kind in
+                                           ("bounding", "effective", "permitted", "ambient")}
     spec["process"]["user"]["additionalGids"] = [5]
     spec["process"]["oomScoreAdj"] = 100
     spec["linux"]["resources"]["memory"] = {"limit": 64 * 1024 * 1024}
