@@ -8,6 +8,19 @@ for the shim's imports. `Process` finishes the launch (the pipes become its outp
 from __future__ import annotations
 
 import os
+import sys
+
+
+def spawn_runtime(argv: list[str], stdin: int, stdout: int, stderr: int) -> int:
+    """Start a runtime command with these fds as its stdio; its pid. wharf-runc itself runs in a fork
+    of this shim when the zygote preloaded it (`wharf.shim.runtime_fork`), else the binary is spawned."""
+    if "wharf.shim.runtime_fork" in sys.modules:
+        from wharf.shim import runtime_fork
+
+        if runtime_fork.runs_here(argv[0]):
+            return runtime_fork.spawn(argv, stdin, stdout, stderr)
+    actions = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
+    return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
 
 
 def exit_code(wait_status: int) -> int:
@@ -33,9 +46,7 @@ class PipedLaunch:
         self.out_r, out_w = os.pipe()
         self.err_r, err_w = os.pipe()
         try:
-            actions = [(os.POSIX_SPAWN_DUP2, stdin_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1),
-                       (os.POSIX_SPAWN_DUP2, err_w, 2)]
-            self.pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+            self.pid = spawn_runtime(argv, stdin_r, out_w, err_w)
         except BaseException:
             self.close()
             raise

@@ -1,7 +1,8 @@
 """Running the OCI runtime binary (runc's command line: runc, crun, wharf-runc).
 
-Commands are spawned with posix_spawn (no `subprocess`: it costs the shim a megabyte) and waited
-for by pid, so they never race with the shim's reaper, which only runs between handlers.
+Commands are spawned with posix_spawn (no `subprocess`: it costs the shim a megabyte; wharf-runc itself
+may run in a fork, `wharf.shim.runtime_fork`) and waited for by pid, so they never race with the
+shim's reaper, which only runs between handlers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import select
 
 from wharf import errdefs
+from wharf.shim.launch import spawn_runtime
 
 
 def _category(message: str) -> type[errdefs.WharfError]:
@@ -42,9 +44,7 @@ class Runtime:
         return [self.binary, *(["--root", self.root] if self.root else []), *args]
 
     def spawn(self, args: list[str], stdin: int, stdout: int, stderr: int) -> int:
-        actions = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1), (os.POSIX_SPAWN_DUP2, stderr, 2)]
-        argv = self.argv(*args)
-        return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+        return spawn_runtime(self.argv(*args), stdin, stdout, stderr)
 
     def run(self, *args: str) -> bytes:
         """Run a short command to its end; its stdout, or the category of its error raised."""

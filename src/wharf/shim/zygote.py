@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -73,10 +74,16 @@ def _preload() -> None:
     import traceback  # noqa: F401
 
     from wharf import errdefs  # noqa: F401
-    from wharf.shim import daemon, main, runtime  # noqa: F401
+    from wharf.shim import daemon, main, runtime, runtime_fork  # noqa: F401
     from wharf.shim.loop import EventLoop  # noqa: F401
     from wharf.shim.process import InitProcess  # noqa: F401
     from wharf.shim.server import Reaper, ShimServer  # noqa: F401
+
+    if os.environ.get(runtime_fork.OWN_RUNTIME_ENV):
+        runtime_fork.preload()
+    # What is loaded now stays loaded: keep the collector off these objects, so that it never
+    # writes to (and so copies) the pages every fork shares with us.
+    gc.freeze()
 
 
 FORKED = b"forked:"

@@ -19,18 +19,37 @@ import socket
 import subprocess
 
 from wharf import errdefs
+from wharf.containerd.plugins.runtime_shim.runtime_binary import own_runtime
+from wharf.runtime.exe_guard import protected_interpreter
 from wharf.shim.client import shim_command, start_args, start_outcome, start_shim
+from wharf.shim.runtime_fork import OWN_RUNTIME_ENV, SWITCH_ENV
 from wharf.shim.zygote import ARGUMENT_ROOM, FORKED, NICE, PRIORITY_ENV, READY, REQUEST_FD_ENV, pack_fds
 
 log = logging.getLogger(__name__)
 
 
-def zygote_command() -> list[str]:
+def zygote_command(interpreter: str | None = None) -> list[str]:
     """`wharf-shim zygote` with the shim's interpreter flags, and room for the real command line."""
     cold = shim_command()
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(errdefs.__file__)))
     launcher = f"import sys;sys.path.insert(0,{package_parent!r});from wharf.shim.zygote import main;main()"
-    return [*cold[:cold.index("-c") + 1], launcher, "wharf-shim", "zygote", *([""] * ARGUMENT_ROOM)]
+    return [interpreter or cold[0], *cold[1:cold.index("-c") + 1], launcher, "wharf-shim", "zygote",
+            *([""] * ARGUMENT_ROOM)]
+
+
+def _in_process_runtime() -> tuple[str | None, dict[str, str]]:
+    """The interpreter for the zygote and its environment's additions: the read-only copy of our
+    interpreter and our own wharf-runc, so that its shims may run that runtime in a fork of
+    themselves (`wharf.shim.runtime_fork`); (None, {}) when that is not possible here."""
+    runtime = own_runtime()
+    if runtime is None or os.environ.get(SWITCH_ENV) == "0":
+        return None, {}
+    try:
+        interpreter = protected_interpreter()
+    except OSError as err:
+        log.info("no read-only interpreter for the shims (%s): wharf-runc runs as its own process", err)
+        return None, {}
+    return interpreter, {OWN_RUNTIME_ENV: runtime}
 
 
 def _area_size(argv: list[str]) -> int:
@@ -57,7 +76,8 @@ class WarmShims:
         self._requests: socket.socket | None = None
         self._ready = False
         """The zygote has said it is done importing."""
-        self._room = _area_size(zygote_command())
+        self._room = 0
+        """The bytes of the zygote's argument area: the longest command line its children can show."""
 
     def replenish(self) -> None:
         """Start the zygote unless it runs (supervisor start-up; after it died)."""
@@ -68,11 +88,13 @@ class WarmShims:
         self._stop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            env = dict(os.environ, **{PRIORITY_ENV: str(os.getpriority(os.PRIO_PROCESS, 0)),
-                                      REQUEST_FD_ENV: str(theirs.fileno())})
+            interpreter, runtime_env = _in_process_runtime()
+            command = zygote_command(interpreter)
+            env = dict(os.environ, **runtime_env, **{PRIORITY_ENV: str(os.getpriority(os.PRIO_PROCESS, 0)),
+                                                     REQUEST_FD_ENV: str(theirs.fileno())})
             # nice: its imports take idle CPU only, never the container's being created now.
             self._zygote = subprocess.Popen(
-                ["nice", "-n", str(NICE), *zygote_command()], stdin=subprocess.DEVNULL,
+                ["nice", "-n", str(NICE), *command], stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=env, pass_fds=(theirs.fileno(),))
         except OSError as err:
             log.warning("cannot start the shim zygote (%s): shims start cold", err)
@@ -83,6 +105,7 @@ class WarmShims:
             theirs.close()
         self._requests = ours
         self._ready = False
+        self._room = _area_size(command)
 
     def _is_ready(self) -> bool:
         if not self._ready and self._requests is not None:
