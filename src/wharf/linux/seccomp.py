@@ -65,6 +65,20 @@ def library() -> ctypes.CDLL:
     return _lib
 
 
+class _Version(ctypes.Structure):
+    _fields_ = (("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint))
+
+
+def library_identity() -> str:
+    """What besides the rules decides the program libseccomp makes: its version and the API level it
+    found in this kernel."""
+    lib = library()
+    lib.seccomp_version.restype = ctypes.POINTER(_Version)
+    version = lib.seccomp_version().contents
+    lib.seccomp_api_get.restype = ctypes.c_uint
+    return f"libseccomp {version.major}.{version.minor}.{version.micro} api {lib.seccomp_api_get()}"
+
+
 def _check(result: int, what: str) -> None:
     if result < 0:
         raise OSError(-result, f"seccomp {what}: {os.strerror(-result)}")
@@ -110,12 +124,29 @@ class Filter:
             code = os.pread(fd, size, 0)
         finally:
             os.close(fd)
+        self._set_program(code)
+        return self
+
+    @classmethod
+    def from_program(cls, code: bytes) -> Filter:
+        """A filter whose BPF program was compiled before (`program()` of an earlier one)."""
+        if not code or len(code) % _SOCK_FILTER_SIZE:
+            raise ValueError("not a BPF program")
+        compiled = cls.__new__(cls)
+        compiled._lib, compiled._ctx = library(), None
+        compiled._set_program(code)
+        return compiled
+
+    def program(self) -> bytes:
+        """The compiled BPF program (after `compile`)."""
+        return self._code.raw
+
+    def _set_program(self, code: bytes) -> None:
         # Everything `load` passes is made here: it may run where no module can be imported any more
         # (after pivot_root), so it must not reach for anything ctypes makes lazily.
         self._code = ctypes.create_string_buffer(code, len(code))
         self._program = _SockFprog(len(code) // _SOCK_FILTER_SIZE, ctypes.addressof(self._code))
         self._program_address = ctypes.addressof(self._program)
-        return self
 
     def load(self) -> None:
         if self._program is None:

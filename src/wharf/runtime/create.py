@@ -56,7 +56,8 @@ def create_container(
             raise errdefs.System(f"cgroups: {err.strerror or err}: {err.filename or ''}") from err
         console = _connect_console(console_socket) if console_socket else None
         parent_sock, child_sock = sync.pair()
-        args = InitArgs(container_id, config, fifo_fd, cgroup.paths, console, preserve_fds, no_pivot, new_keyring)
+        args = InitArgs(container_id, config, fifo_fd, cgroup.paths, console, preserve_fds, no_pivot, new_keyring,
+                        seccomp_cache=store.seccomp_cache)
         sys.stdout.flush()
         sys.stderr.flush()
         bootstrap_pid = os.fork()

@@ -69,7 +69,7 @@ def exec_process(
     child = os.fork()
     if child == 0:
         parent_sock.close()
-        _enter(namespace_fds, proc, console, child_sock, preserve_fds, seccomp)
+        _enter(namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)
     child_sock.close()
     for fd in namespace_fds.values():
         os.close(fd)
@@ -128,7 +128,7 @@ def _open_namespaces(pid: int) -> dict[str, int]:
 
 
 def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socket.socket | None,
-           sock: socket.socket, preserve_fds: int, seccomp: specconv.Seccomp | None) -> None:
+           sock: socket.socket, preserve_fds: int, seccomp: specconv.Seccomp | None, seccomp_cache: str) -> None:
     from wharf.linux import namespaces as ns
     from wharf.runtime import exe_guard, init
 
@@ -141,7 +141,7 @@ def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socke
         if seccomp is not None:
             from wharf.runtime.seccomp import build_filter
 
-            seccomp_filter = build_filter(seccomp)
+            seccomp_filter = build_filter(seccomp, seccomp_cache)
         for name in _JOIN_ORDER:
             if name in namespace_fds:
                 ns.setns(namespace_fds[name])

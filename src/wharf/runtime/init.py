@@ -33,6 +33,9 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
     try:
         config = args.config
         preload(config)
+        # Compiled now, while the parent moves us into the cgroups (a wait of milliseconds): Docker's
+        # profile takes libseccomp as long. The init inherits the program.
+        seccomp_filter = _build_seccomp_filter(config, args.seccomp_cache)
         exe_guard.remember_own_exe()
         if config.namespace("user") is None:
             # Before we or the init show up in the container's pid namespace (a user namespace's root
@@ -68,14 +71,22 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
             sync.expect(child_sock, "joined")  # we are in the container's cgroups: the init inherits them
         pid = os.fork()
         if pid == 0:
-            run_init(args, child_sock)
+            run_init(args, child_sock, seccomp_filter)
         sync.send(child_sock, "pid", pid=pid)
         os._exit(0)
     except BaseException as err:  # noqa: B036 - a forked child must report everything and exit
         report_and_exit(child_sock, err)
 
 
-def run_init(args: InitArgs, sock: socket.socket) -> None:
+def _build_seccomp_filter(config: Config, cache_dir: str | None) -> Filter | None:
+    if config.seccomp is None:
+        return None
+    from wharf.runtime.seccomp import build_filter
+
+    return build_filter(config.seccomp, cache_dir)
+
+
+def run_init(args: InitArgs, sock: socket.socket, seccomp_filter: Filter | None) -> None:
     """Init G: build the container, wait on exec.fifo, become the user's process. Never returns."""
     try:
         config = args.config
@@ -90,11 +101,6 @@ def run_init(args: InitArgs, sock: socket.socket) -> None:
         cgroup_ns = config.namespace("cgroup")
         if cgroup_ns is not None and not cgroup_ns.path:
             ns.unshare(ns.CLONE_NEWCGROUP)
-        seccomp_filter = None
-        if config.seccomp is not None:
-            from wharf.runtime.seccomp import build_filter
-
-            seccomp_filter = build_filter(config.seccomp)
         rootfs.prepare_root(config)
         rootfs.mount_all(config, args.cgroup_paths)
         rootfs.create_devices(config)

@@ -21,6 +21,7 @@ class InitArgs:
         preserve_fds: int,
         no_pivot: bool,
         new_keyring: bool = True,
+        seccomp_cache: str | None = None,
     ) -> None:
         self.container_id = container_id
         self.config = config
@@ -30,3 +31,5 @@ class InitArgs:
         self.preserve_fds = preserve_fds
         self.no_pivot = no_pivot
         self.new_keyring = new_keyring
+        self.seccomp_cache = seccomp_cache
+        """Where compiled seccomp programs are kept (`wharf.runtime.seccomp.build_filter`)."""

@@ -106,9 +106,14 @@ def validate_id(container_id: str) -> None:
         raise errdefs.InvalidArgument(f"invalid container id {container_id!r}")
 
 
+SECCOMP_CACHE_DIR = "@seccomp-cache"
+"""Compiled seccomp programs, under the root; `@` is never in a container id, so never taken for one."""
+
+
 class StateStore:
     def __init__(self, root: str) -> None:
         self.root = root
+        self.seccomp_cache = os.path.join(root, SECCOMP_CACHE_DIR)
 
     def dir_of(self, container_id: str) -> str:
         validate_id(container_id)

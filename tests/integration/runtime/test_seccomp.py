@@ -84,3 +84,53 @@ def test_exec_gets_the_containers_filter(runtime: Runtime, tmp_path: Path) -> No
     result = runtime.call("exec", cid, "mkdir", "/tmp/x")
     assert result.returncode != 0
     assert "Operation not permitted" in result.stderr
+
+
+# --- wharf-runc's cache of compiled programs -------------------------------------------------------------
+
+def _profile(mkdir_errno: int) -> dict:
+    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": mkdir_errno}]}
+
+
+def _cache_entries(runtime: Runtime) -> list[Path]:
+    return sorted((runtime.root / "@seccomp-cache").glob("*.bpf"))
+
+
+def test_a_compiled_program_is_reused_only_for_the_same_rules(wharf_runc: Runtime, tmp_path: Path) -> None:
+    eperm = bundle_with_seccomp(tmp_path / "eperm", _profile(1))
+    eacces = bundle_with_seccomp(tmp_path / "eacces", _profile(13))
+    assert "Operation not permitted" in wharf_runc.run(eperm).stdout
+    [entry] = _cache_entries(wharf_runc)
+    compiled_at = entry.stat().st_mtime_ns
+    # The same rules again: the kept program, the same behaviour, in `run` and in `exec`.
+    assert "Operation not permitted" in wharf_runc.run(eperm).stdout
+    container_id = new_id()
+    sleeper = make_bundle(tmp_path / "sleeper", ["sleep", "30"])
+    spec = read_spec(sleeper)
+    spec["linux"]["seccomp"] = _profile(1)
+    write_spec(sleeper, spec)
+    wharf_runc.ok("run", "--detach", "--bundle", str(sleeper), container_id)
+    assert "Operation not permitted" in wharf_runc.call("exec", container_id, "mkdir", "/tmp/x").stderr
+    assert _cache_entries(wharf_runc) == [entry] and entry.stat().st_mtime_ns == compiled_at
+    # Other rules: their own program.
+    assert "Permission denied" in wharf_runc.run(eacces).stdout
+    assert len(_cache_entries(wharf_runc)) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other-key", "other-program"])
+def test_a_damaged_cache_entry_is_compiled_again(wharf_runc: Runtime, tmp_path: Path, damage: str) -> None:
+    bundle = bundle_with_seccomp(tmp_path, _profile(13))
+    assert "Permission denied" in wharf_runc.run(bundle).stdout
+    [entry] = _cache_entries(wharf_runc)
+    raw = entry.read_bytes()
+    key_end = raw.index(b"\0")
+    if damage == "truncated":
+        entry.write_bytes(raw[:-3])
+    elif damage == "other-key":  # another spec's whole entry under this name must never be taken
+        assert "Operation not permitted" in wharf_runc.run(bundle_with_seccomp(tmp_path / "other", _profile(1))).stdout
+        [other] = [path for path in _cache_entries(wharf_runc) if path != entry]
+        entry.write_bytes(other.read_bytes())
+    else:  # a damaged program: one instruction, "allow everything", with the old checksum
+        entry.write_bytes(raw[:key_end + 1] + b"\x06\x00\x00\x00\x00\x00\xff\x7f" + raw[-4:])
+    assert "Permission denied" in wharf_runc.run(bundle).stdout
