@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.ab --base /tmp/ab-base/src [--runs 20] [--args "run --rm busybox true"]
     .venv/bin/python -m bench.ab --base-env WHARF_SHIM_ZYGOTE=0     (the same code, a switch off)
     .venv/bin/python -m bench.ab --docker                            (the real Docker engine as base)
+    .venv/bin/python -m bench.ab --base-env WHARF_RUNTIME_IN_PROCESS=0 \
+        --setup "run -d --name sleeper busybox sleep 3600" --args "exec sleeper true"
 
 Two private wharfds; the base one runs with `PYTHONPATH=<base>` so wharfd, wharf-containerd, the
 shim and wharf-runc all import the base code. Runs alternate between the two, so both see the
@@ -45,6 +47,9 @@ def main() -> None:
                         help="an environment variable of the base daemons")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--args", default="run --rm busybox true", help="the docker CLI arguments to time")
+    parser.add_argument("--setup", action="append", default=[], metavar="ARGS",
+                        help="docker CLI arguments run once on each engine first (e.g. "
+                             "\"run -d --name bench-sleeper busybox sleep 3600\" to time an exec into it)")
     args = parser.parse_args()
     command = shlex.split(args.args)
     base_env = dict(item.split("=", 1) for item in args.base_env)
@@ -55,6 +60,8 @@ def main() -> None:
         for engine in engines.values():
             engine.start()
             engine.import_busybox()
+            for setup in args.setup:
+                engine.docker(*shlex.split(setup), check=True)
             engine.docker(*command, check=True)  # warm caches
         for _ in range(args.runs):
             for name, engine in engines.items():

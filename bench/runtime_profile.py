@@ -30,6 +30,9 @@ PHASES = (
     ("wharf.runtime.cgroups.v2.V2Manager", "create"),
     ("wharf.runtime.init", "bootstrap"),
     ("wharf.runtime.init", "preload"),
+    ("wharf.runtime.seccomp", "build_filter"),
+    ("wharf.linux.namespaces", "unshare"),
+    ("wharf.linux.namespaces", "join_path"),
     ("wharf.runtime.init", "run_init"),
     ("wharf.runtime.cgroups.v1.V1Manager", "join"),
     ("wharf.runtime.cgroups.v2.V2Manager", "join"),
@@ -108,10 +111,27 @@ def profile_once(verb: str, bundle: Path, root: Path, log: Path) -> None:
                         f"main(['--root',{str(root)!r},'delete','--force',{cid!r}])"], check=True)
 
 
+def _use_config(bundle: Path, config: Path) -> None:
+    import json
+
+    spec = json.loads(config.read_text())
+    spec["root"] = {"path": str(bundle / "rootfs"), "readonly": False}
+    spec["process"]["args"], spec["process"]["terminal"] = ["true"], False
+    spec["linux"].pop("cgroupsPath", None)  # each run its own
+    for namespace in spec["linux"].get("namespaces", []):
+        namespace.pop("path", None)  # the container's network namespace is gone: a fresh one
+    spec["mounts"] = [m for m in spec.get("mounts", []) if m.get("type") != "bind" and "rbind" not in m.get("options", []) or
+                      Path(m.get("source", "")).exists()]  # its hosts, resolv.conf... went with it
+    (bundle / "config.json").write_text(json.dumps(spec))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--verb", default="run", choices=("run", "create"))
+    parser.add_argument("--config", type=Path, help="a config.json to profile instead of the minimal one (e.g. "
+                        "the bundle of a container wharfd runs: its mounts, seccomp profile, namespaces); "
+                        "its root becomes the bench's busybox rootfs and its process `true`")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.fixtures.bundle import make_bundle
@@ -119,6 +139,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-prof-") as tmp:
         work = Path(tmp)
         bundle = make_bundle(work / "bundle", ["true"])
+        if args.config is not None:
+            _use_config(bundle, args.config)
         root = Path(f"/run/wp-{uuid.uuid4().hex[:8]}")
         # event label -> list of (start, duration) over the runs
         spans: dict[str, list[tuple[float, float]]] = {}

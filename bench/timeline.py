@@ -27,9 +27,11 @@ EVENT = re.compile(r"^\s*(.+?)\s+(\d+)\s+\[\d+\]\s+(\d+\.\d+): sched:(sched_proc
 def parse(script: str, roots: set[int], since: float, zygotes: frozenset[int] = frozenset()
           ) -> list[tuple[float, float, str]]:
     """(start ms, end ms, program) of every descendant of `roots` exec'd after `since` (monotonic s),
-    and of every `wharf-shim start` forked by a shim zygote (no exec: the span is fork → exit)."""
+    of every `wharf-shim start` forked by a shim zygote and of every wharf-runc forked by a shim (no
+exec: the span is fork → exit)."""
     family = set(roots) | zygotes
     started: dict[int, tuple[float, str]] = {}
+    forked: dict[int, float] = {}
     spans = []
     for line in script.splitlines():
         match = EVENT.match(line)
@@ -40,6 +42,8 @@ def parse(script: str, roots: set[int], since: float, zygotes: frozenset[int] = 
         if event == "sched_process_fork":
             if int(fields.get("pid", -1)) in family:
                 family.add(int(fields["child_pid"]))
+                if stamp >= since:
+                    forked[int(fields["child_pid"])] = stamp
             if int(fields.get("pid", -1)) in zygotes and stamp >= since:
                 started[int(fields["child_pid"])] = (stamp, "wharf-shim start (forked by the zygote)")
         elif event == "sched_process_exec" and pid in family and stamp >= since:
@@ -47,6 +51,9 @@ def parse(script: str, roots: set[int], since: float, zygotes: frozenset[int] = 
         elif event == "sched_process_exit" and pid in started and fields.get("group_dead") != "false":
             begin, program = started.pop(pid)
             spans.append(((begin - since) * 1000, (stamp - since) * 1000, program))
+        elif event == "sched_process_exit" and pid in forked and fields.get("comm") == "wharf-runc":
+            # wharf-runc run in a fork of its shim (or the runtime's own bootstrap fork): no exec.
+            spans.append(((forked[pid] - since) * 1000, (stamp - since) * 1000, "wharf-runc (forked)"))
     spans += [((begin - since) * 1000, float("nan"), program + " (lives on)") for begin, program in started.values()]
     return sorted(spans)
 
