@@ -7,12 +7,14 @@ processes run at full speed) on a private wharfd; only descendants of wharfd, wh
 and the shims are shown. Gaps between spans are Python work in the daemons (or waiting).
 
     .venv/bin/python -m bench.timeline [--network none] [--runs 3]
+    .venv/bin/python -m bench.timeline --setup "run -d --name sleeper busybox sleep 3600" --args "exec sleeper true"
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import tempfile
 import time
@@ -62,15 +64,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--network", default="")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--args", default="", help="other docker CLI arguments to profile (e.g. \"exec sleeper true\")")
+    parser.add_argument("--setup", action="append", default=[], metavar="ARGS",
+                        help="docker CLI arguments run first (e.g. \"run -d --name sleeper busybox sleep 3600\")")
     args = parser.parse_args()
-    command = ["run", "--rm", *(["--network", args.network] if args.network else []), "busybox", "true"]
+    command = (shlex.split(args.args) if args.args else
+               ["run", "--rm", *(["--network", args.network] if args.network else []), "busybox", "true"])
     wharf = WharfDaemon()
     data = Path(tempfile.mkdtemp()) / "perf.data"
     try:
         wharf.start()
         wharf.import_busybox()
+        for setup in args.setup:
+            wharf.docker(*shlex.split(setup), check=True)
         wharf.docker(*command, check=True)  # warm
-        roots = {*wharf.supervisor_pids(), wharf.process.pid}  # type: ignore[union-attr]
+        # The running containers' shims too: they fork the runtime for `exec`.
+        roots = {*wharf.supervisor_pids(), wharf.process.pid, *wharf.shim_pids()}  # type: ignore[union-attr]
         # The shim zygote was forked before the recording started: a root of its own.
         zygotes = frozenset(child for pid in wharf.supervisor_pids() for child in children_of(pid)
                             if "wharf-shim zygote" in cmdline(child))
