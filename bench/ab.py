@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.ab --base /tmp/ab-base/src [--runs 20] [--args "run --rm busybox true"]
     .venv/bin/python -m bench.ab --base-env WHARF_SHIM_ZYGOTE=0     (the same code, a switch off)
     .venv/bin/python -m bench.ab --docker                            (the real Docker engine as base)
+    .venv/bin/python -m bench.ab --docker-bridge                     (the same, on a bridge of its own)
     .venv/bin/python -m bench.ab --base-env WHARF_RUNTIME_IN_PROCESS=0 \
         --setup "run -d --name sleeper busybox sleep 3600" --args "exec sleeper true"
 
@@ -42,7 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="", help="a src directory holding the base tree's wharf package")
     parser.add_argument("--docker", action="store_true",
-                        help="the base is the private real Docker engine (no bridge), as in bench.all")
+                        help="the base is the private real Docker engine without a bridge (containers get "
+                             "only loopback)")
+    parser.add_argument("--docker-bridge", action="store_true",
+                        help="the base is the private real Docker engine on a bridge made for it alone, "
+                             "as Wharf's containers are on its default network (bench.all's main figure)")
     parser.add_argument("--base-env", action="append", default=[], metavar="KEY=VALUE",
                         help="an environment variable of the base daemons")
     parser.add_argument("--runs", type=int, default=20)
@@ -53,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     command = shlex.split(args.args)
     base_env = dict(item.split("=", 1) for item in args.base_env)
-    base: WharfDaemon | DockerDaemon = DockerDaemon() if args.docker else BaseTreeDaemon(args.base, base_env)
+    base: WharfDaemon | DockerDaemon = (DockerDaemon(own_bridge=args.docker_bridge)
+                                        if args.docker or args.docker_bridge else BaseTreeDaemon(args.base, base_env))
     engines = {"base": base, "work": WharfDaemon()}
     samples: dict[str, list[float]] = {name: [] for name in engines}
     try:

@@ -116,8 +116,10 @@ class WharfEngine(_PrivateEngine):
 class DockerEngine(_PrivateEngine):
     name = "docker"
 
-    def __init__(self) -> None:
-        self.daemon = DockerDaemon()
+    def __init__(self, own_bridge: bool = True) -> None:
+        """`own_bridge`: the default network is a bridge made for this engine alone (as Wharf's
+        default network is a bridge), else `--bridge none` (containers get only loopback)."""
+        self.daemon = DockerDaemon(own_bridge=own_bridge)
 
     @staticmethod
     def available() -> bool:
