@@ -5,7 +5,7 @@ metadata, so the client rebuilds the very same category (several categories shar
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 
 import grpc
 
@@ -54,7 +54,11 @@ def status_of(err: BaseException) -> tuple[grpc.StatusCode, str, tuple[tuple[str
 def _describe(err: BaseException) -> str:
     if isinstance(err, errdefs.WharfError):
         return str(err)
-    if isinstance(err, sqlite3.OperationalError) and getattr(err, "sqlite_errorcode", 0) == sqlite3.SQLITE_FULL:
+    # An SQLite error exists only where SQLite was imported (the supervisor): wharfd, which maps
+    # errors with this module too, need not load it.
+    sqlite3 = sys.modules.get("sqlite3")
+    if (sqlite3 is not None and isinstance(err, sqlite3.OperationalError)
+            and getattr(err, "sqlite_errorcode", 0) == sqlite3.SQLITE_FULL):
         # The metadata store on a full disk: say it as every other write on a full disk says it.
         return f"no space left on device: the metadata store cannot write ({err})"
     return f"{type(err).__name__}: {err}"

@@ -9,7 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-from wharf.containerd.distribution.registry import RegistryConfig
+from wharf.containerd.distribution.registry_config import RegistryConfig
 from wharf.containerd.server import SupervisorConfig, serve
 
 

@@ -7,11 +7,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from wharf.api import containerd_pb2_grpc as pb_grpc
-from wharf.containerd.distribution.registry import RegistryConfig
+from wharf.containerd.distribution.registry_config import RegistryConfig
 from wharf.containerd.distribution.service import RegistryDistributor
 from wharf.containerd.gc import DEFAULT_GRACE, GarbageCollector
 from wharf.containerd.plugins.content_local import LocalContentStore
@@ -35,6 +36,7 @@ from wharf.containerd.services.images import ImagesService
 from wharf.containerd.services.leases import LeasesService
 from wharf.containerd.services.snapshots import SnapshotsService
 from wharf.containerd.services.tasks import TasksService
+from wharf.linux import heap
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,17 @@ class SupervisorConfig:
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     gc_grace: float = DEFAULT_GRACE
     """Seconds during which a new blob or snapshot is never collected, leased or not."""
+
+
+class _TrimWhenQuiet(grpc.aio.ServerInterceptor):
+    """Every RPC's arrival is activity: the heap is trimmed once RPCs stop (wharf.linux.heap)."""
+
+    def __init__(self, trimmer: heap.QuietTrimmer) -> None:
+        self.trimmer = trimmer
+
+    async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        self.trimmer.activity()
+        return await continuation(handler_call_details)
 
 
 @dataclass
@@ -124,7 +137,8 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     """Start serving; the caller waits on the server and stops it."""
     supervisor = await build(config)
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE)]
+        options=[("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE)],
+        interceptors=[_TrimWhenQuiet(heap.QuietTrimmer())],
     )
     pb_grpc.add_ContainersServicer_to_server(ContainersService(supervisor.containers), server)
     pb_grpc.add_ContentServicer_to_server(ContentService(supervisor.content), server)
@@ -144,4 +158,5 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     await server.start()
     os.chmod(config.address, 0o660)
     log.info("serving the supervisor API on %s", config.address)
+    heap.trim()  # the garbage of start-up (imports, restore, collection); RPCs trim when they stop
     return server, supervisor

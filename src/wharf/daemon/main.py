@@ -41,6 +41,7 @@ from wharf.daemon.routers.system.routes import SystemRouter
 from wharf.daemon.server.app import make_app
 from wharf.daemon.server.listeners import TLSSettings, listen
 from wharf.daemon.userns_remap import IdRemap, resolve_userns_remap
+from wharf.linux import heap
 
 log = logging.getLogger("wharfd")
 
@@ -154,6 +155,7 @@ async def serve(config: DaemonConfig) -> None:
     await listen(runner, config.hosts, tls, config.group)
     with open(os.path.join(config.exec_root, "wharfd.pid"), "w") as out:
         out.write(str(os.getpid()))
+    heap.trim()  # the garbage of start-up (imports, reload); requests trim when they stop
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from wharf import errdefs
 from wharf.containerd.core.content import ContentStore
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.core.leases import LeaseManager
 from wharf.containerd.distribution import platform as platforms
-from wharf.containerd.distribution.auth import Credentials
-from wharf.containerd.distribution.pull import Progress, pull
-from wharf.containerd.distribution.push import push
-from wharf.containerd.distribution.registry import RegistryClient, RegistryConfig
+from wharf.containerd.distribution.registry_config import RegistryConfig
 from wharf.oci.image import Descriptor
 from wharf.oci.reference import InvalidReference, parse
 
+# The HTTP client (aiohttp, with yarl, multidict, email, http.cookies…: ≈10 MiB of modules) and the
+# pull/push code that uses it are imported on the first registry operation, not by an idle supervisor
+# (RegistryDistributor._load_registry_code).
+if TYPE_CHECKING:
+    import aiohttp
+
+    from wharf.containerd.distribution.pull import Progress
+    from wharf.containerd.distribution.registry import RegistryClient
+
 _DONE = object()
+_REGISTRY_CODE = ("wharf.containerd.distribution.registry", "wharf.containerd.distribution.pull",
+                  "wharf.containerd.distribution.push")
+
+
+def _import_registry_code() -> None:
+    for name in _REGISTRY_CODE:
+        importlib.import_module(name)
 
 
 class RegistryDistributor:
@@ -30,8 +42,21 @@ class RegistryDistributor:
         self.content = content
         self.config = config or RegistryConfig()
         self._session: aiohttp.ClientSession | None = None
+        self._registry_code: asyncio.Future[None] | None = None
+
+    async def _load_registry_code(self) -> None:
+        """Import the registry client on a worker thread, once: its ~100–200 ms of imports must not
+        hold up the RPCs the supervisor's loop serves meanwhile (task starts, exits)."""
+        if self._registry_code is None:
+            self._registry_code = asyncio.ensure_future(asyncio.to_thread(_import_registry_code))
+        await asyncio.shield(self._registry_code)
 
     def _client(self, domain: str, auth: RegistryAuth | None, mirror: str = "") -> RegistryClient:
+        import aiohttp
+
+        from wharf.containerd.distribution.auth import Credentials
+        from wharf.containerd.distribution.registry import RegistryClient
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30,
                                                                                 sock_read=120))
@@ -50,6 +75,7 @@ class RegistryDistributor:
         except InvalidReference as err:
             raise errdefs.InvalidArgument(str(err)) from err
         wanted = platforms.parse(platform) if platform else platforms.host()
+        await self._load_registry_code()
         # Docker Hub images come from the configured mirrors first, as Docker does; the next
         # source is tried when one does not have the image or cannot be reached.
         mirrors = self.config.mirrors if ref.domain == "docker.io" else []
@@ -57,6 +83,8 @@ class RegistryDistributor:
         for index, client in enumerate(sources):
 
             async def run(report: Any, client: RegistryClient = client) -> PullOutcome:
+                from wharf.containerd.distribution.pull import pull
+
                 result = await pull(ref, self.content, client, wanted, report, strict_platform=bool(platform),
                                     leases=self.leases)
                 return PullOutcome(result.target, result.manifest, result.config)
@@ -70,6 +98,7 @@ class RegistryDistributor:
                     raise
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
+        await self._load_registry_code()
         client = self._client(_login_host(server), auth)
         await client.login()
         return ""
@@ -80,9 +109,12 @@ class RegistryDistributor:
             ref = parse(reference).with_default_tag()
         except InvalidReference as err:
             raise errdefs.InvalidArgument(str(err)) from err
+        await self._load_registry_code()
         client = self._client(ref.domain, auth)
 
         async def run(report: Any) -> PushOutcome:
+            from wharf.containerd.distribution.push import push
+
             result = await push(ref, manifest, self.content, client, report)
             return PushOutcome(result.tag, result.digest, result.size)
 

@@ -1,4 +1,5 @@
-"""Middleware: API version prefix and range, common headers, errors as `{"message": ...}`."""
+"""Middleware: API version prefix and range, common headers, errors as `{"message": ...}`, and the
+heap trim once requests stop."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from wharf import errdefs
 from wharf.daemon.server.httpstatus import status_of
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.versions import MAX_API_VERSION, SERVER_HEADER, check_version
+from wharf.linux.heap import QuietTrimmer
 
 log = logging.getLogger("wharfd.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 API_VERSION_KEY = web.RequestKey("api_version", str)
 
@@ -55,3 +58,17 @@ async def engine_middleware(request: web.Request, handler: Handler) -> web.Strea
         log.exception("%s %s failed", request.method, request.path)
         response = error_response(500, str(err) or type(err).__name__)
     return response
+
+
+def trim_heap_when_quiet(trimmer: QuietTrimmer) -> Middleware:
+    """Every request's start and end is activity: the heap is trimmed after the last one of a burst."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        trimmer.activity()
+        try:
+            return await handler(request)
+        finally:
+            trimmer.activity()
+
+    return middleware
