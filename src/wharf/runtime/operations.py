@@ -18,11 +18,17 @@ def start(store: StateStore, container_id: str) -> None:
     if status != Status.CREATED:
         raise errdefs.FailedPrecondition(f"cannot start a container in the {status} state")
     fifo_path = store.fifo_path(container_id)
+    # The init's pidfd before the fifo: once the fifo is open the init runs the user's program, which
+    # may exit (and be reaped) at once; its byte is in the fifo all the same.
+    try:
+        pidfd = os.pidfd_open(state.pid)
+    except ProcessLookupError as err:
+        raise errdefs.System("container init exited before it could be started") from err
     try:
         fifo = os.open(fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError as err:
+        os.close(pidfd)
         raise errdefs.FailedPrecondition("container was already started") from err
-    pidfd = os.pidfd_open(state.pid)
     try:
         poller = select.poll()
         poller.register(fifo, select.POLLIN)

@@ -6,6 +6,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -242,3 +243,40 @@ def test_foreground_run_forwards_signals_to_the_container(runtime: Runtime, tmp_
     finally:
         proc.kill()
         proc.wait()
+
+
+# In a process of its own: it becomes a subreaper (as containerd's shim and ours are), which the test
+# session must not be. The fifo's open is held back until the init has run `true`, exited and been
+# reaped: a short container outrunning `start`, as it can on a loaded machine.
+_START_AFTER_THE_INIT_IS_GONE = r"""
+import json, os, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from wharf.linux.process import set_child_subreaper
+from wharf.runtime import operations
+from wharf.runtime.state import StateStore
+binary, root, bundle, cid = sys.argv[2:6]
+set_child_subreaper()
+subprocess.run([binary, "--root", root, "create", "--bundle", bundle, cid], check=True,
+               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+init = json.load(open(os.path.join(root, cid, "state.json")))["pid"]
+real_open = os.open
+def open_then_wait_for_the_init(path, *args, **kwargs):
+    fd = real_open(path, *args, **kwargs)
+    if str(path).endswith("exec.fifo"):
+        os.waitpid(init, 0)  # the init wrote its byte, exec'd `true`, exited: reaped by us, its parent
+    return fd
+os.open = open_then_wait_for_the_init
+operations.start(StateStore(root), cid)
+print("started")
+"""
+
+
+def test_start_of_a_container_that_exits_at_once(wharf_runc: Runtime, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "b", ["true"])
+    cid = new_id()
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    started = subprocess.run(
+        [sys.executable, "-c", _START_AFTER_THE_INIT_IS_GONE, src, wharf_runc.binary, str(wharf_runc.root),
+         str(bundle), cid], capture_output=True, text=True, timeout=60)
+    wharf_runc.call("delete", "--force", cid)
+    assert started.returncode == 0 and started.stdout == "started\n", started.stderr
