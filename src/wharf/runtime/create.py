@@ -19,6 +19,9 @@ from wharf.runtime import cgroups, specconv, sync
 from wharf.runtime.init_args import InitArgs
 from wharf.runtime.state import EXEC_FIFO, ContainerState, StateStore
 
+_INIT_MESSAGES = ("hooks", "ready")
+"""What the init (not the bootstrap) sends the parent."""
+
 
 def create_container(
     store: StateStore,
@@ -84,10 +87,16 @@ def create_container(
                     raise errdefs.System(f"cgroups: joining {bootstrap_pid}: {err.strerror}") from err
                 # ESRCH: the bootstrap failed and exited already; its error is on the socket (send says it)
             sync.send(parent_sock, "joined")
+            early: list[dict] = []  # what the init said before the bootstrap's "pid"
             message = sync.receive(parent_sock)
             if message.get("type") == "userns":
                 _write_id_maps(int(message["pid"]), config)
                 sync.send(parent_sock, "mapped")
+                message = sync.receive(parent_sock)
+            # The bootstrap and the init share the socket: a fast init's first word may come before
+            # the bootstrap's "pid" (the bootstrap is not scheduled at once after its fork).
+            while message.get("type") in _INIT_MESSAGES:
+                early.append(message)
                 message = sync.receive(parent_sock)
             if message.get("type") != "pid":
                 raise errdefs.System(f"container init protocol: unexpected {message.get('type')!r}")
@@ -103,7 +112,7 @@ def create_container(
             with open(f"/proc/{init_pid}/oom_score_adj", "w") as f:
                 f.write(str(config.process.oom_score_adj))
             sync.send(parent_sock, "go")
-        message = sync.receive(parent_sock)
+        message = early.pop(0) if early else sync.receive(parent_sock)
         if message.get("type") == "hooks":
             _run_runtime_hooks(config, container_id, init_pid)
             sync.send(parent_sock, "hooks-done")

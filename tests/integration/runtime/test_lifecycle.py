@@ -280,3 +280,38 @@ def test_start_of_a_container_that_exits_at_once(wharf_runc: Runtime, tmp_path: 
          str(bundle), cid], capture_output=True, text=True, timeout=60)
     wharf_runc.call("delete", "--force", cid)
     assert started.returncode == 0 and started.stdout == "started\n", started.stderr
+
+
+# `create` in a process of its own, with the bootstrap's "pid" message held back: the init, forked just
+# before, says "ready" first, as it may when the bootstrap is not scheduled at once.
+_CREATE_WITH_A_SLOW_BOOTSTRAP = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from wharf.runtime import sync
+from wharf.runtime.cli import main
+real_send = sync.send
+def send(sock, kind, **fields):
+    if kind == "pid":
+        time.sleep(0.3)
+    return real_send(sock, kind, **fields)
+sync.send = send
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_create_when_the_init_is_ready_before_the_bootstrap_reports_it(wharf_runc: Runtime, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "b", ["sh", "-c", "echo started"])
+    cid = new_id()
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    errors = tmp_path / "stderr"
+    with errors.open("w") as stderr:  # not a pipe: the created init keeps its stdio open
+        created = subprocess.run(
+            [sys.executable, "-c", _CREATE_WITH_A_SLOW_BOOTSTRAP, src, "--root", str(wharf_runc.root), "create",
+             "--bundle", str(bundle), cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            timeout=60)
+    try:
+        assert created.returncode == 0, errors.read_text()
+        assert wharf_runc.state(cid)["status"] == "created"
+        wharf_runc.ok("start", cid)
+    finally:
+        wharf_runc.call("delete", "--force", cid)
