@@ -15,7 +15,7 @@ import json
 import os
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -46,8 +46,9 @@ class FakeContainers:
         except KeyError:
             raise errdefs.NotFound(f"container {container_id} not found") from None
 
-    async def list(self) -> list[Container]:
-        return list(self.items.values())
+    async def list(self, labels: Mapping[str, str] | None = None) -> list[Container]:
+        wanted = (labels or {}).items()
+        return [c for c in self.items.values() if all(c.labels.get(k) == v for k, v in wanted)]
 
     async def update(self, container: Container) -> Container:
         self.items[container.id] = container
@@ -109,6 +110,8 @@ class FakeSnapshots:
     async def prepare(self, key: str, parent: str = "", labels: dict[str, str] | None = None) -> list[Mount]:
         if key in self.items:
             raise errdefs.AlreadyExists(f"snapshot {key} exists")
+        if parent and parent not in self.items:
+            raise errdefs.NotFound(f"snapshot {parent} not found")
         self.items[key] = SnapshotInfo(key, parent, SnapshotKind.ACTIVE)
         return [Mount("overlay", "overlay", [])]
 

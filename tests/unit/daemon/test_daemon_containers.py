@@ -411,6 +411,46 @@ def test_daemon_restart_undoes_a_start_it_died_in() -> None:
     asyncio.run(asyncio.wait_for(main(), 20))
 
 
+def test_a_task_left_over_is_deleted_by_the_next_start_and_by_rm() -> None:
+    """A stopped container that still has a task (a start interrupted after its create, or an exit
+    whose task delete failed): the next start deletes it once the supervisor refuses to create
+    another, and `rm` once the supervisor refuses to delete the container."""
+    from wharf.containerd.core.tasks import CreateTaskOptions
+
+    async def scenario(h: Harness) -> None:
+        await h.import_image()
+        started_again = await _create(h, "left-started", Cmd=["echo", "again"])
+        removed = await _create(h, "left-removed", Cmd=["echo", "gone"])
+        for container_id in (started_again, removed):
+            await h.supervisor.tasks.create(container_id, CreateTaskOptions())
+        status, body, _ = await h.request("POST", f"/containers/{started_again}/start")
+        assert status == 204, body
+        status, body, _ = await h.request("POST", f"/containers/{started_again}/wait")
+        assert status == 200 and body["StatusCode"] == 0, body
+        status, body, _ = await h.request("DELETE", f"/containers/{removed}")
+        assert status == 204, body
+        assert removed not in h.supervisor.tasks.tasks and removed not in h.supervisor.containers.items
+
+    run(scenario)
+
+
+def test_create_unpacks_an_image_whose_layer_snapshots_are_gone() -> None:
+    """The rootfs is prepared on the image's top layer straight away; when that snapshot is
+    missing, the image is unpacked again first."""
+
+    async def scenario(h: Harness) -> None:
+        await h.import_image()
+        layers = [key for key, info in h.supervisor.snapshots.items.items() if info.kind.value == "committed"]
+        assert layers
+        for key in layers:
+            del h.supervisor.snapshots.items[key]
+        container_id = await _create(h, "unpacked-again", Cmd=["echo", "back"])
+        assert h.supervisor.snapshots.items[container_id].parent == layers[-1]
+        assert all(key in h.supervisor.snapshots.items for key in layers)
+
+    run(scenario)
+
+
 def test_daemon_start_sweeps_the_containers_of_an_interrupted_build() -> None:
     """A build whose RUN container was running when wharfd (or the supervisor) was killed: the next
     wharfd removes that container and its task at start-up, whether or not another build follows."""

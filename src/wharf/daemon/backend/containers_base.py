@@ -67,6 +67,9 @@ class ContainerServiceBase:
         self._pending_attach: dict[str, list[PendingAttach]] = {}
         self._attach_sessions: dict[str, set[asyncio.Task[None]]] = {}
         self._removals: dict[str, asyncio.Future[None]] = {}
+        self._gone_from_supervisor: set[str] = set()
+        """Auto-removed containers whose supervisor container and snapshot went at their exit,
+        while their network was released: the removal that follows skips that part."""
         self._background: set[asyncio.Task[Any]] = set()
         self.networking: ContainerNetworking | None = None
         """Set by the daemon: namespaces, endpoints, ports (None: containers get an empty netns)."""
@@ -123,6 +126,9 @@ class ContainerServiceBase:
         raise NotImplementedError
 
     async def _destroy(self, record: ContainerRecord, remove_volumes: bool = False) -> None:
+        raise NotImplementedError
+
+    async def _remove_from_supervisor(self, container_id: str) -> None:
         raise NotImplementedError
 
     async def _signal_and_wait(self, record: ContainerRecord, number: int, timeout: float) -> None:

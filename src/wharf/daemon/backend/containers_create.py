@@ -29,6 +29,7 @@ from wharf.daemon.backend.container_config import (
 from wharf.daemon.backend.container_files import write_container_files
 from wharf.daemon.backend.container_view import graph_driver_data
 from wharf.daemon.backend.containers_base import ContainerServiceBase
+from wharf.daemon.backend.images import chain_ids
 from wharf.daemon.backend.index import validate_name
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import now_ns
@@ -152,8 +153,7 @@ class ContainerCreation(ContainerServiceBase):
 
     async def _create_in_supervisor(self, record: ContainerRecord, image: Any, spec: dict[str, Any]) -> None:
         container_id, merged = record.id, record.config
-        chain_id = await self._images.chain_id(image)
-        mounts = await self._supervisor.snapshots.prepare(container_id, chain_id)
+        mounts = await self._prepare_rootfs(container_id, image)
         record.graph_driver_data = graph_driver_data(mounts)
         try:
             if self.mounts is not None:
@@ -170,3 +170,13 @@ class ContainerCreation(ContainerServiceBase):
             with contextlib.suppress(Exception):
                 await self._supervisor.snapshots.remove(container_id)
             raise
+
+    async def _prepare_rootfs(self, container_id: str, image: Any) -> list[Any]:
+        """The container's snapshot, on its image's top layer. That layer's name follows from the
+        image's config (its chain id), and it is there once the image was unpacked (the usual case):
+        the unpack (idempotent, one round trip) is asked for only when it is missing."""
+        diff_ids = (image.config.get("rootfs") or {}).get("diff_ids") or []
+        if diff_ids:
+            with contextlib.suppress(errdefs.NotFound):
+                return await self._supervisor.snapshots.prepare(container_id, chain_ids(diff_ids)[-1])
+        return await self._supervisor.snapshots.prepare(container_id, await self._images.chain_id(image))

@@ -47,11 +47,17 @@ class ContainerExits(ContainerServiceBase):
             record.state.exit_code, record.state.finished_at = exit_code, exited_at or now_ns()
             records.save(record)
 
+            removed_next = record.auto_remove and not restart_policy.should_restart(
+                record.host_config, exit_code, record.restart_count, record.manually_stopped)
+
             async def delete_task() -> None:
                 try:
                     await self._delete_task(container_id)
                 except errdefs.WharfError as err:
                     log.warning("deleting the task of %s: %s", container_id, err)
+                    return
+                if removed_next:
+                    await self._leave_supervisor_early(container_id)
 
             # The init has exited: the runtime's delete and the network's release (CNI DELs)
             # are independent, so they run together; volumes are unmounted after both.
@@ -63,13 +69,28 @@ class ContainerExits(ContainerServiceBase):
             )
             if restart:
                 record.state.status = Status.RESTARTING
-            records.save(record)
+            if restart or not record.auto_remove:
+                # An auto-removed record's file is deleted next; until then it says what a restarted
+                # wharfd needs to finish the job (running, with the exit kept above).
+                records.save(record)
             self._publish(record, "die", exitCode=str(exit_code))
             self._resolve(self._exit_waiters, container_id, exit_code)
         if restart:
             self._spawn(self._restart_later(record))
         elif record.auto_remove:
             await self._destroy(record, remove_volumes=True)
+
+    async def _leave_supervisor_early(self, container_id: str) -> None:
+        """An auto-removed container's supervisor container and snapshot go while its network is
+        released (the longer step), not after: its removal follows anyway. A wharfd killed in
+        between finds the record (still saying running) at its next start, handles the exit and
+        removes it, the supervisor's part answering NotFound."""
+        try:
+            await self._remove_from_supervisor(container_id)
+        except errdefs.WharfError as err:
+            log.warning("removing %s from the supervisor: %s", container_id, err)  # the removal tries again
+        else:
+            self._gone_from_supervisor.add(container_id)
 
     async def _restart_later(self, record: ContainerRecord) -> None:
         await asyncio.sleep(restart_policy.delay_seconds(record.restart_count))

@@ -56,11 +56,10 @@ class ContainerRemoval(ContainerServiceBase):
         try:
             async with self._lock(record.id):
                 record.state.status = Status.REMOVING
-                await self._delete_task(record.id)
-                with contextlib.suppress(errdefs.NotFound):
-                    await self._supervisor.containers.delete(record.id)
-                with contextlib.suppress(errdefs.NotFound):
-                    await self._supervisor.snapshots.remove(record.id)
+                if record.id in self._gone_from_supervisor:
+                    self._gone_from_supervisor.remove(record.id)
+                else:
+                    await self._remove_from_supervisor(record.id)
                 if self.mounts is not None:
                     self.mounts.forget(record, remove_anonymous=remove_volumes)
                 shutil.rmtree(record.directory, ignore_errors=True)
@@ -74,3 +73,23 @@ class ContainerRemoval(ContainerServiceBase):
         finally:
             self._removals.pop(record.id, None)
             done.set_result(None)
+
+    async def _remove_from_supervisor(self, container_id: str) -> None:
+        """The container, its task if one is left, then its snapshot (the rootfs the task had mounted)."""
+        await self._delete_container_and_task(container_id)
+        with contextlib.suppress(errdefs.NotFound):
+            await self._supervisor.snapshots.remove(container_id)
+
+    async def _delete_container_and_task(self, container_id: str) -> None:
+        """The supervisor's container, and the task a stopped container may still have (its exit's
+        task delete failed, or a start was interrupted): the container's delete refuses while a
+        task exists, so the task is deleted only then, instead of a delete (answering NotFound)
+        before every removal. A container the supervisor no longer knows may still have a task."""
+        try:
+            await self._supervisor.containers.delete(container_id)
+        except errdefs.FailedPrecondition:
+            await self._delete_task(container_id)
+            with contextlib.suppress(errdefs.NotFound):
+                await self._supervisor.containers.delete(container_id)
+        except errdefs.NotFound:
+            await self._delete_task(container_id)

@@ -224,6 +224,13 @@ class ContainerNetworking:
     async def setup(self, record: ContainerRecord) -> None:
         """Before the task is created: namespace, endpoints, ports, files, DNS. On failure,
         everything done is undone and the error raised."""
+        await self.make_sandbox(record)
+        await self.connect_sandbox(record)
+
+    async def make_sandbox(self, record: ContainerRecord) -> None:
+        """What must exist before the runtime creates the container: the namespace it joins by path
+        (or, on the host's or another container's network, the files it binds). On failure,
+        everything done is undone and the error raised."""
         mode = network_mode(record.host_config)
         if mode == "host":
             write_host_network_hosts(record.hosts_path, record.host_config)
@@ -233,8 +240,23 @@ class ContainerNetworking:
             self._join_container(record, mode[len(CONTAINER_MODE):])
             return
         try:
-            namespace = await self.controller.create_sandbox(
+            await self.controller.create_sandbox(
                 record.id, own_user_namespace=record.host_config.get("UsernsMode") != "host")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.teardown(record)
+            raise
+
+    async def connect_sandbox(self, record: ContainerRecord) -> None:
+        """After `make_sandbox`, before the task starts (it may run while the task is created: the
+        runtime only joins the namespace, and hosts/resolv.conf are rewritten in place, so the
+        container's first process sees the final files): endpoints, ports, files, DNS. On
+        failure, everything done (the namespace too) is undone and the error raised."""
+        mode = network_mode(record.host_config)
+        if mode == "host" or mode.startswith(CONTAINER_MODE):
+            return
+        try:
+            namespace = self.controller.netns_path(record.id)
             connected: list[Endpoint] = []
             if mode != "none":
                 mappings = port_mappings(record.config, record.host_config)

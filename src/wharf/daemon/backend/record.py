@@ -127,8 +127,9 @@ def save(record: ContainerRecord) -> None:
     """Write atomically: a crash leaves the old or the new file, never half of one."""
     target = Path(record.directory) / CONFIG_FILE
     temporary = target.with_suffix(".tmp")
+    text = json.dumps(record.to_json())  # dumps, not dump: one call of the C encoder, not a Python walk
     with open(temporary, "w") as out:
-        json.dump(record.to_json(), out)
+        out.write(text)
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, target)
