@@ -167,6 +167,11 @@ def test_taken_host_port_fails_the_start_and_leaves_nothing(wharf: WharfDaemon) 
         reserved = [p for p in Path(wharf.data_root, "network", "ipam").rglob("*")
                     if p.is_file() and container_id in p.read_text(errors="replace")]
         assert reserved == []
+        # The task created while the network was connected went too: once the port is free, the
+        # container starts (a task left behind would be found and deleted first, see containers_start).
+        assert not Path(wharf.exec_root, "containerd", "bundles", container_id).exists()
+        started = wharf.docker("start", name)
+        assert started.returncode == 0, started.stderr
     finally:
         wharf.docker("rm", "-f", name)
 

@@ -15,6 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wharf import errdefs
 from wharf.containerd.core.containers import ContainerStore
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # The exit status of a task whose shim vanished without recording one (containerd uses 255 too).
 UNKNOWN_EXIT_CODE = 255
+RESTORE_CONCURRENCY = 16
+"""Shims of a previous run asked for their state at once when the supervisor restarts."""
 
 
 @dataclass
@@ -65,6 +68,13 @@ def _recorded_exit(state_dir: Path) -> ExitStatus:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return ExitStatus(UNKNOWN_EXIT_CODE, time.time_ns())
+
+
+def _status_of(state: dict[str, Any]) -> TaskStatus:
+    try:
+        return TaskStatus(state.get("status", "unknown"))
+    except ValueError:
+        return TaskStatus.UNKNOWN
 
 
 def _recorded_pid(state_dir: Path) -> int:
@@ -116,6 +126,7 @@ class ShimTaskService:
 
     async def restore(self) -> None:
         """Reconnect to the shims of a previous run (one per bundle in `<state>/bundles/`)."""
+        found: list[_Task] = []
         for name in sorted(os.listdir(self._bundles)):
             state_dir = self._shim_dir(name)
             if not state_dir.is_dir():  # a crash before its shim started
@@ -125,20 +136,28 @@ class ShimTaskService:
                     await asyncio.to_thread(remove_task_cgroups, spec, name)
                 continue
             shim = ShimClient(control_socket(str(state_dir)))
-            task = _Task(name, shim, self._bundles / name, state_dir)
+            found.append(_Task(name, shim, self._bundles / name, state_dir))
+        # Several shims asked at once: one after another, 250 round trips took ~0.2 s of start-up.
+        asking = asyncio.Semaphore(RESTORE_CONCURRENCY)
+        await asyncio.gather(*(self._restore_state(task, asking) for task in found))
+        for task in found:  # registered in name order, as before, once every shim has answered
+            self._tasks[task.id] = task
+            self._watch(task)
+            log.info("restored task %s (pid %d, %s)", task.id, task.pid, "exited" if task.exit else "alive")
+        self._warm.replenish()  # the first container's shim starts warm too
+
+    async def _restore_state(self, task: _Task, asking: asyncio.Semaphore) -> None:
+        """The pid of a previous run's task from its shim; a shim gone leaves its exit in exit.json."""
+        async with asking:
             try:
-                state = await shim.call("state")
+                state = await task.shim.call("state")
                 task.pid = int(state.get("pid") or 0)
             except errdefs.Unavailable:
-                task.exit = _recorded_exit(state_dir)
-                task.pid = _recorded_pid(state_dir)
+                task.exit = _recorded_exit(task.state_dir)
+                task.pid = _recorded_pid(task.state_dir)
                 await self._reap_if_orphaned(task)
             except errdefs.WharfError as err:  # it answers, so it lives: the waiter will tell
-                log.warning("task %s: shim state failed: %s", name, err)
-            self._tasks[name] = task
-            self._watch(task)
-            log.info("restored task %s (pid %d, %s)", name, task.pid, "exited" if task.exit else "alive")
-        self._warm.replenish()  # the first container's shim starts warm too
+                log.warning("task %s: shim state failed: %s", task.id, err)
 
     # -- exits --------------------------------------------------------------------------------
 
@@ -210,7 +229,9 @@ class ShimTaskService:
         finally:
             self._creating.discard(container_id)
         self._events.publish(TOPIC_TASK_CREATE, container_id, {"pid": str(task.pid)})
-        return await self.get(container_id)
+        if task.exit is not None:  # the init died already: its exit tells more than the state did
+            return await self.get(container_id)
+        return self._info(task, _status_of(state))
 
     async def start(self, container_id: str) -> int:
         task = self._task(container_id)
@@ -225,14 +246,15 @@ class ShimTaskService:
         status = TaskStatus.STOPPED
         if task.exit is None:
             try:
-                state = await task.shim.call("state")
-                status = TaskStatus(state.get("status", "unknown"))
+                status = _status_of(await task.shim.call("state"))
             except errdefs.Unavailable:
                 status = TaskStatus.UNKNOWN
-            except ValueError:
-                status = TaskStatus.UNKNOWN
+        return self._info(task, status)
+
+    @staticmethod
+    def _info(task: _Task, status: TaskStatus) -> TaskInfo:
         return TaskInfo(
-            id=container_id,
+            id=task.id,
             pid=task.pid,
             status=status,
             exit_status=task.exit,
@@ -257,12 +279,12 @@ class ShimTaskService:
     async def delete(self, container_id: str) -> ExitStatus:
         task = self._task(container_id)
         exit_status = task.exit
+        shim_lives = True
         try:
             result = await task.shim.call("delete")
             exit_status = ExitStatus(int(result["exit_status"]), int(result["exited_at"]))
-            with contextlib.suppress(errdefs.WharfError):
-                await task.shim.call("shutdown")
         except errdefs.Unavailable:
+            shim_lives = False
             if exit_status is None:  # the shim is gone but we have not seen the exit yet
                 await task.exited.wait()
                 exit_status = task.exit
@@ -270,9 +292,25 @@ class ShimTaskService:
         assert exit_status is not None
         if task.waiter is not None and not task.waiter.done():
             task.waiter.cancel()
-        del self._tasks[container_id]
-        await task.shim.close()
-        await asyncio.to_thread(remove_bundle, task.bundle)
+
+        async def shut_shim_down() -> None:
+            if shim_lives:
+                with contextlib.suppress(errdefs.WharfError):
+                    await task.shim.call("shutdown")
+            await task.shim.close()
+
+        # The shim's shutdown (it removes its state dir before it answers) and the rootfs's unmount
+        # touch different things: together. The task stays known until both end, so no create
+        # of the same id can start a shim in the state dir the old one is removing.
+        try:
+            outcomes = await asyncio.gather(
+                shut_shim_down(), asyncio.to_thread(remove_bundle, task.bundle), return_exceptions=True)
+        finally:
+            if self._tasks.get(container_id) is task:  # not if a delete that overlapped this one went first
+                del self._tasks[container_id]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         shutil.rmtree(task.state_dir, ignore_errors=True)
         self._events.publish(
             TOPIC_TASK_DELETE,
