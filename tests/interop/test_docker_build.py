@@ -4,12 +4,14 @@ one (also across a wharfd restart), failing steps and hostile contexts."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import secrets
 import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import pytest
 
 from tests.fixtures.daemon import WharfDaemon
 from tests.fixtures.registry import Registry
+from wharf.containerd.proxy import connect
+from wharf.daemon.builder.runner import BUILD_LABEL
 
 
 @pytest.fixture
@@ -205,6 +209,46 @@ def test_cache_survives_a_daemon_restart(fresh_wharf: WharfDaemon, context_dir: 
     assert second.returncode == 0, second.stdout + second.stderr
     assert steps_using_cache(second.stdout) == [2, 3, 4]
     assert run_output(fresh_wharf, "restart-cache:1", "cat", "/hi", "/f") == "hi\nx\n"
+
+
+def _build_leftovers(daemon: WharfDaemon) -> tuple[list[str], list[str]]:
+    """The supervisor's containers and active snapshots that carry the build label."""
+
+    async def ask() -> tuple[list[str], list[str]]:
+        supervisor = connect(f"{daemon.exec_root}/containerd.sock")
+        try:
+            containers = [c.id for c in await supervisor.containers.list({BUILD_LABEL: "1"})]
+            snapshots = [s.name for s in await supervisor.snapshots.list()
+                         if s.labels.get(BUILD_LABEL) == "1" and s.kind.value == "active"]
+            return containers, snapshots
+        finally:
+            await supervisor.close()
+
+    return asyncio.run(ask())
+
+
+def test_a_build_killed_mid_run_is_swept_when_wharfd_starts_again(fresh_wharf: WharfDaemon,
+                                                                     context_dir: Path) -> None:
+    write(context_dir, {"Dockerfile": "FROM busybox\nRUN sleep 60\n"})
+    env = dict(fresh_wharf.env, DOCKER_BUILDKIT="0")
+    client = subprocess.Popen(["docker", "build", str(context_dir)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not fresh_wharf.shim_pids():  # the RUN step's container runs
+            assert time.monotonic() < deadline and client.poll() is None, "the RUN step never started"
+            time.sleep(0.1)
+        assert _build_leftovers(fresh_wharf)[0]
+        fresh_wharf.kill_daemons()
+    finally:
+        client.kill()
+        client.wait()
+    fresh_wharf.start()
+    assert _build_leftovers(fresh_wharf) == ([], [])
+    deadline = time.monotonic() + 15
+    while fresh_wharf.shim_pids():  # its shim exits once its task is deleted
+        assert time.monotonic() < deadline, "the build container's shim outlived the sweep"
+        time.sleep(0.1)
 
 
 def test_failing_run_reports_its_code_and_moves_no_tag(wharf: WharfDaemon, context_dir: Path, tag: str) -> None:

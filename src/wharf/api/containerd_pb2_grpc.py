@@ -5,7 +5,7 @@ import warnings
 
 from wharf.api import containerd_pb2 as wharf_dot_api_dot_containerd__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -46,7 +46,7 @@ class ContainersStub:
                 _registered_method=True)
         self.List = channel.unary_unary(
                 '/wharf.containerd.v1.Containers/List',
-                request_serializer=wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ListContainersRequest.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.ContainerList.FromString,
                 _registered_method=True)
         self.Update = channel.unary_unary(
@@ -109,7 +109,7 @@ def add_ContainersServicer_to_server(servicer, server):
             ),
             'List': grpc.unary_unary_rpc_method_handler(
                     servicer.List,
-                    request_deserializer=wharf_dot_api_dot_containerd__pb2.Empty.FromString,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ListContainersRequest.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.ContainerList.SerializeToString,
             ),
             'Update': grpc.unary_unary_rpc_method_handler(
@@ -202,7 +202,7 @@ class Containers:
             request,
             target,
             '/wharf.containerd.v1.Containers/List',
-            wharf_dot_api_dot_containerd__pb2.Empty.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.ListContainersRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.ContainerList.FromString,
             options,
             channel_credentials,

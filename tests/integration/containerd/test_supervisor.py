@@ -86,6 +86,8 @@ def test_containers_crud_and_not_found(supervisor: SupervisorProcess) -> None:
             created.labels = {"com.example": "yes"}
             assert (await sup.containers.update(created)).labels == {"com.example": "yes"}
             assert [c.id for c in await sup.containers.list()] == ["c1"]
+            assert [c.id for c in await sup.containers.list({"com.example": "yes"})] == ["c1"]
+            assert await sup.containers.list({"com.example": "no"}) == []
             assert (await sup.containers.get("c1")).spec == {"process": {"args": ["sh"]}}
             await sup.containers.delete("c1")
             for call in (

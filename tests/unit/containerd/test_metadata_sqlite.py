@@ -50,6 +50,22 @@ def test_containers_crud(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+def test_containers_listed_by_labels_carry_all_of_them(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqliteContainerStore(open_db(tmp_path / "wharf.db"))
+        for cid, labels in (("plain", {}), ("build", {"io.wharf.build": "1"}),
+                            ("both", {"io.wharf.build": "1", 'odd"key': "x"}), ("other", {"io.wharf.build": "0"})):
+            await store.create(Container(**{**vars(_container(cid)), "labels": labels}))
+        assert [c.id for c in await store.list()] == ["plain", "build", "both", "other"]
+        assert [c.id for c in await store.list({})] == ["plain", "build", "both", "other"]
+        assert [c.id for c in await store.list({"io.wharf.build": "1"})] == ["build", "both"]
+        assert [c.id for c in await store.list({"io.wharf.build": "1", 'odd"key': "x"})] == ["both"]
+        assert (await store.list({"io.wharf.build": "1"}))[0].spec == {"ociVersion": "1.0.2"}
+        assert await store.list({"absent": ""}) == []
+
+    asyncio.run(scenario())
+
+
 def test_container_with_a_task_cannot_be_deleted(tmp_path: Path) -> None:
     async def scenario() -> None:
         store = SqliteContainerStore(open_db(tmp_path / "wharf.db"), has_task=lambda cid: cid == "busy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +31,8 @@ class ContainerStore(Protocol):
     async def get(self, container_id: str) -> Container:
         """NotFound if absent."""
 
-    async def list(self) -> list[Container]: ...
+    async def list(self, labels: Mapping[str, str] | None = None) -> list[Container]:
+        """Oldest first; with `labels`, only the containers carrying every one of them."""
 
     async def update(self, container: Container) -> Container: ...
 

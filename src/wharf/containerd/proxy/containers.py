@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from wharf.api import containerd_pb2 as pb
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
@@ -20,8 +22,8 @@ class ContainerStoreProxy:
     async def get(self, container_id: str) -> Container:
         return wire.container_from_pb(await call(self._gate, self._stub.Get, pb.ContainerID(id=container_id)))
 
-    async def list(self) -> list[Container]:
-        reply = await call(self._gate, self._stub.List, pb.Empty())
+    async def list(self, labels: Mapping[str, str] | None = None) -> list[Container]:
+        reply = await call(self._gate, self._stub.List, pb.ListContainersRequest(labels=labels or {}))
         return [wire.container_from_pb(c) for c in reply.containers]
 
     async def update(self, container: Container) -> Container:

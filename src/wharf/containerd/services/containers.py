@@ -24,8 +24,9 @@ class ContainersService(pb_grpc.ContainersServicer):
         return wire.container_to_pb(await self._store.get(request.id))
 
     @unary
-    async def List(self, request: pb.Empty, context: grpc.aio.ServicerContext) -> pb.ContainerList:
-        return pb.ContainerList(containers=[wire.container_to_pb(c) for c in await self._store.list()])
+    async def List(self, request: pb.ListContainersRequest, context: grpc.aio.ServicerContext) -> pb.ContainerList:
+        containers = await self._store.list(dict(request.labels))
+        return pb.ContainerList(containers=[wire.container_to_pb(c) for c in containers])
 
     @unary
     async def Update(self, request: pb.Container, context: grpc.aio.ServicerContext) -> pb.Container:

@@ -77,16 +77,20 @@ class BuildService:
             return
         self._swept = True
         supervisor = self._supervisor
-        for container in await supervisor.containers.list():
-            if container.labels.get(BUILD_LABEL) == "1":
-                with contextlib.suppress(errdefs.WharfError, TimeoutError):
-                    await supervisor.tasks.kill(container.id, 9, all=True)
-                    # A shim refuses to delete a task whose process still runs: wait for the kill.
-                    await asyncio.wait_for(supervisor.tasks.wait(container.id), SWEEP_KILL_TIMEOUT)
-                with contextlib.suppress(errdefs.WharfError, TimeoutError):
-                    await supervisor.tasks.delete(container.id)
-                with contextlib.suppress(errdefs.WharfError):
-                    await supervisor.containers.delete(container.id)
+        # Filtered by the supervisor: the other containers' specs are neither encoded nor sent. The
+        # label is checked again here: a supervisor older than the filter (it outlives wharfd
+        # upgrades) ignores it and lists every container.
+        for container in await supervisor.containers.list({BUILD_LABEL: "1"}):
+            if container.labels.get(BUILD_LABEL) != "1":
+                continue
+            with contextlib.suppress(errdefs.WharfError, TimeoutError):
+                await supervisor.tasks.kill(container.id, 9, all=True)
+                # A shim refuses to delete a task whose process still runs: wait for the kill.
+                await asyncio.wait_for(supervisor.tasks.wait(container.id), SWEEP_KILL_TIMEOUT)
+            with contextlib.suppress(errdefs.WharfError, TimeoutError):
+                await supervisor.tasks.delete(container.id)
+            with contextlib.suppress(errdefs.WharfError):
+                await supervisor.containers.delete(container.id)
         for snapshot in await supervisor.snapshots.list():
             if snapshot.labels.get(BUILD_LABEL) == "1" and snapshot.kind.value == "active":
                 with contextlib.suppress(errdefs.WharfError):
