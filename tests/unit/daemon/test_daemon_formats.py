@@ -1,5 +1,7 @@
 """Small formats: times, human durations, statuses, resolv.conf, import changes, reference lookups."""
 
+import pytest
+
 from wharf.api.units import human_duration
 from wharf.daemon.backend.container_files import resolv_conf_text
 from wharf.daemon.backend.image_changes import apply_changes
@@ -16,6 +18,10 @@ def test_rfc3339nano_round_trip() -> None:
         assert parse_rfc3339(rfc3339nano(ns)) == ns
     assert parse_rfc3339("2023-11-14T23:13:20+01:00") == 1_700_000_000_000_000_000
     assert parse_rfc3339("0001-01-01T00:00:00Z") == 0
+    assert parse_rfc3339("2016-12-31T23:59:60Z") == 1_483_228_800_000_000_000  # a leap second, as strptime
+    assert parse_rfc3339("1901-12-13T20:45:52.5Z") == -2_147_483_647_500_000_000
+    with pytest.raises(ValueError):
+        parse_rfc3339("2023-02-30T00:00:00Z")
 
 
 def test_human_durations_like_go_units() -> None:

@@ -3,6 +3,7 @@ stores. An image's id is the digest of its config; names (tags) point at its man
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -55,6 +56,8 @@ class LocalImage:
     """Unix ns of the last time a name was bound to it (0: never tagged locally)."""
     parent: str = ""
     """The image it was committed on, when it was made here."""
+    created: int = 0
+    """Unix ns of the config's `created`."""
 
     def absorb_record(self, record: Image) -> None:
         """Take what a store record (one name) says about the image."""
@@ -74,17 +77,13 @@ class LocalImage:
         return sum(layer.size for layer in self.layers)
 
     @property
-    def created(self) -> int:
-        return parse_rfc3339(self.config.get("created", ""))
-
-    @property
     def references(self) -> list[reference.Reference]:
         refs = []
         for name in self.names:
             if name.startswith(DANGLING_PREFIX):
                 continue
             try:
-                refs.append(reference.parse(name))
+                refs.append(_parsed_name(name))
             except reference.InvalidReference:
                 continue
         return refs
@@ -98,7 +97,7 @@ class LocalImage:
         digests = set()
         for name, digest in self.registry_digests.items():
             try:
-                digests.add(f"{reference.parse(name).familiar_name}@{digest}")
+                digests.add(f"{_parsed_name(name).familiar_name}@{digest}")
             except reference.InvalidReference:
                 continue
         return sorted(digests)
@@ -110,6 +109,24 @@ class LocalImage:
     @property
     def labels(self) -> dict[str, str]:
         return (self.config.get("config") or {}).get("Labels") or {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_name(name: str) -> reference.Reference:
+    """A store name parsed (References are immutable; every listing shows every name)."""
+    return reference.parse(name)
+
+
+@dataclass(frozen=True)
+class _TargetContent:
+    """What an image record's target determines. Content is addressed by digest, so this never goes
+    stale: listings reuse it instead of rebuilding every image from its blobs."""
+
+    manifest: oci.Descriptor
+    config_digest: str
+    config: dict[str, Any]
+    layers: list[oci.Descriptor]
+    created: int
 
 
 def parse_reference(ref: str) -> reference.Reference:
@@ -133,6 +150,8 @@ class ImageService:
         self._events = events
         self._blob_cache: dict[str, dict[str, Any]] = {}
         self._snapshot_sizes: dict[str, int] = {}
+        self._target_contents: dict[tuple[str, str], _TargetContent] = {}
+        """By the (media type, digest) of the targets the store named at the last listing."""
         self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
         """Ids of the containers using an image (set by the daemon once containers exist)."""
 
@@ -161,30 +180,37 @@ class ImageService:
             return candidates[0]
         raise errdefs.NotFound(f"no manifest in index {target.digest}")
 
-    async def _load(self, image: Image) -> LocalImage:
-        manifest_descriptor = await self._manifest_of(image.target)
+    async def _read_target(self, target: oci.Descriptor) -> _TargetContent:
+        manifest_descriptor = await self._manifest_of(target)
         manifest = await self._json_blob(manifest_descriptor.digest)
         config_descriptor = oci.Descriptor.from_json(manifest["config"])
         config = await self._json_blob(config_descriptor.digest)
         layers = [oci.Descriptor.from_json(layer) for layer in manifest.get("layers", [])]
-        local = LocalImage(config_descriptor.digest, manifest_descriptor, config, layers, [image.name],
-                           image.target.digest)
-        local.absorb_record(image)
-        return local
+        created = parse_rfc3339(config.get("created", ""))
+        return _TargetContent(manifest_descriptor, config_descriptor.digest, config, layers, created)
 
     async def list(self) -> list[LocalImage]:
         by_id: dict[str, LocalImage] = {}
+        named: dict[tuple[str, str], _TargetContent] = {}
         for image in await self._supervisor.images.list():
-            try:
-                local = await self._load(image)
-            except errdefs.NotFound:
-                continue  # content missing: not a usable image
+            key = (image.target.media_type, image.target.digest)
+            content = named.get(key) or self._target_contents.get(key)
+            if content is None:
+                try:
+                    content = await self._read_target(image.target)
+                except errdefs.NotFound:
+                    continue  # content missing: not a usable image
+            named[key] = content
+            local = LocalImage(content.config_digest, content.manifest, content.config, list(content.layers),
+                               [image.name], image.target.digest, created=content.created)
+            local.absorb_record(image)
             known = by_id.get(local.id)
             if known is None:
                 by_id[local.id] = local
             else:
                 known.names.append(image.name)
                 known.absorb_record(image)
+        self._target_contents = named  # what the store no longer names is forgotten
         return sorted(by_id.values(), key=lambda img: img.created, reverse=True)
 
     async def resolve(self, ref: str) -> LocalImage:

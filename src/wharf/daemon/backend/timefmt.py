@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import calendar
+import datetime
 import re
 import time
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$")
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def now_ns() -> int:
@@ -31,7 +33,13 @@ def parse_rfc3339(text: str) -> int:
     if match is None or text.startswith("0001-01-01"):
         return 0
     main, fraction, zone = match.groups()
-    seconds = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+    try:  # the fields by hand: strptime takes ~10 µs, and wharfd's start-up parses 3 times per container
+        moment = datetime.datetime(int(main[:4]), int(main[5:7]), int(main[8:10]),
+                                   int(main[11:13]), int(main[14:16]), int(main[17:19]))
+        delta = moment - _EPOCH
+        seconds = delta.days * 86400 + delta.seconds
+    except ValueError:  # a leap second (strptime takes :60) or no such date (strptime refuses it too)
+        seconds = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
     if zone not in ("Z", "z"):
         sign = 1 if zone[0] == "+" else -1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
