@@ -158,6 +158,8 @@ def serve() -> int:
             received = _receive(requests)
         except InterruptedError:
             continue
+        except ConnectionResetError:  # the supervisor was killed: as EOF
+            received = None
         if received is None:
             return 0
         request, fds = received
