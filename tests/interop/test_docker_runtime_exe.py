@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.daemon import WharfDaemon
+from tests.fixtures.exe_hunter import build_exe_hunter
 
-HUNTER_SOURCE = Path(__file__).parents[1] / "integration" / "runtime" / "helpers" / "exe_hunter.c"
 DEFAULT_SIGNALS = "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
 
 
@@ -43,15 +41,7 @@ def test_container_processes_start_with_default_signal_handling(wharf: WharfDaem
 
 @pytest.fixture(scope="module")
 def exe_hunter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed (the CVE-2019-5736 probe is a static C program)")
-    out = tmp_path_factory.mktemp("helpers") / "exe_hunter"
-    built = subprocess.run([gcc, "-static", "-O2", "-o", str(out), str(HUNTER_SOURCE)], capture_output=True,
-                           text=True)
-    if built.returncode != 0:
-        pytest.skip(f"cannot build a static binary here: {built.stderr.strip()[-300:]}")
-    return out
+    return build_exe_hunter(tmp_path_factory.mktemp("helpers"))
 
 
 def _report_with(wharf: WharfDaemon, container: str, line: str) -> list[str]:

@@ -22,22 +22,13 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.bundle import make_bundle, read_spec, write_spec
+from tests.fixtures.exe_hunter import build_exe_hunter
 from tests.integration.runtime.conftest import Runtime, new_id
-
-HELPERS = Path(__file__).parent / "helpers"
 
 
 @pytest.fixture(scope="module")
 def exe_hunter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc is not installed (the CVE-2019-5736 probe is a static C program)")
-    out = tmp_path_factory.mktemp("helpers") / "exe_hunter"
-    built = subprocess.run([gcc, "-static", "-O2", "-o", str(out), str(HELPERS / "exe_hunter.c")],
-                           capture_output=True, text=True)
-    if built.returncode != 0:
-        pytest.skip(f"cannot build a static binary here: {built.stderr.strip()[-300:]}")
-    return out
+    return build_exe_hunter(tmp_path_factory.mktemp("helpers"))
 
 
 def _host_binaries(runtime: Runtime) -> list[Path]:
