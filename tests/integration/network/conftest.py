@@ -1,4 +1,5 @@
-"""A network controller with its own state, bridge names and namespaces, removed afterwards."""
+"""A network controller with its own state, bridge names and namespaces, removed afterwards (with the
+masquerade rules of its networks)."""
 
 import asyncio
 import secrets
@@ -26,9 +27,10 @@ def controller(tmp_path: Path) -> Iterator[NetworkController]:
             await made.release_sandbox(container_id)
         for path in (tmp_path / "run" / "netns").glob("*") if (tmp_path / "run" / "netns").exists() else []:
             netns.remove(path)
+        await made.shutdown_bridges()  # the bridge devices and their masquerade rules
         for record in list(made.networks.values()):
             if record.bridge:
-                await delete_bridge_device(record.bridge)
+                await delete_bridge_device(record.bridge)  # gone already unless a release failed
 
     asyncio.run(cleanup())
 
