@@ -154,9 +154,9 @@ async def serve(config: SupervisorConfig) -> tuple[grpc.aio.Server, LocalSupervi
     config.address.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         config.address.unlink()  # a stale socket of a previous run
-    server.add_insecure_port(f"unix:{config.address}")
+    server.add_insecure_port(f"unix:{config.address}")  # bound here, listening only from start()
+    os.chmod(config.address, 0o660)  # before anyone can connect: never a moment at the umask's mode
     await server.start()
-    os.chmod(config.address, 0o660)
     log.info("serving the supervisor API on %s", config.address)
     heap.trim()  # the garbage of start-up (imports, restore, collection); RPCs trim when they stop
     return server, supervisor
