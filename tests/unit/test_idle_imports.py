@@ -38,3 +38,10 @@ def test_the_registry_client_is_loaded_by_its_first_use() -> None:
 
 def test_wharfd_does_not_load_sqlite() -> None:
     assert _loaded_by("import wharf.daemon.main", ("sqlite3",)) == []
+
+
+def test_wharfd_launches_its_supervisor_before_the_heavy_imports() -> None:
+    # What the entry point imports before `launch_before_imports`: the supervisor's start-up overlaps
+    # the rest (aiohttp, gRPC, the services).
+    code = "import wharf.daemon.entry\nfrom wharf.daemon.supervisor_process import launch_before_imports"
+    assert _loaded_by(code, ("aiohttp", "grpc", "wharf.daemon.main", "wharf.containerd.proxy")) == []

@@ -176,7 +176,10 @@ async def serve(config: DaemonConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = load_config(argv)
+    run(load_config(argv))
+
+
+def run(config: DaemonConfig) -> None:
     logging.basicConfig(
         level=getattr(logging, config.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

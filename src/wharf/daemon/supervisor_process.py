@@ -57,6 +57,45 @@ def _supervisor_command(config: DaemonConfig) -> list[str]:
     ]  # fmt: skip
 
 
+_launched_early = False
+"""`launch_before_imports` started our supervisor: `connect_or_start` waits for it."""
+
+
+def launch_before_imports(config: DaemonConfig) -> None:
+    """Start our supervisor now, before wharfd's heavy imports, so that its start-up overlaps them;
+    unless the address is someone else's (`--containerd`) or something listens on it already
+    (a supervisor that outlived wharfd: `connect_or_start` checks that it answers, and starts one
+    if it does not)."""
+    global _launched_early
+    if config.containerd or _listens(config.containerd_address):
+        return
+    _launch(config)
+    _launched_early = True
+
+
+def _listens(address: str) -> bool:
+    import socket
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(address)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def _launch(config: DaemonConfig) -> None:
+    for directory in (config.data_root, config.exec_root):
+        os.makedirs(directory, mode=0o711, exist_ok=True)
+    command = _supervisor_command(config)
+    log.info("starting %s", " ".join(command))
+    with open(os.path.join(config.exec_root, "containerd.log"), "ab") as output:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                         start_new_session=True, close_fds=True)
+
+
 async def connect_or_start(config: DaemonConfig) -> Any:
     address = config.containerd_address
     if os.path.exists(address):
@@ -68,11 +107,8 @@ async def connect_or_start(config: DaemonConfig) -> Any:
     if config.containerd:
         # An explicit address is someone else's supervisor: wait for it, never start our own.
         raise errdefs.Unavailable(f"no supervisor answers on {address}")
-    command = _supervisor_command(config)
-    log.info("starting %s", " ".join(command))
-    with open(os.path.join(config.exec_root, "containerd.log"), "ab") as output:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
-                         start_new_session=True, close_fds=True)
+    if not _launched_early:
+        _launch(config)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT
     while loop.time() < deadline:
