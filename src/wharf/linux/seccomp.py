@@ -42,6 +42,10 @@ class ArgCmp(ctypes.Structure):
                 ("datum_b", ctypes.c_uint64))
 
 
+class _Version(ctypes.Structure):
+    _fields_ = (("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint))
+
+
 def library() -> ctypes.CDLL:
     global _lib
     if _lib is None:
@@ -50,6 +54,8 @@ def library() -> ctypes.CDLL:
         except OSError as err:
             raise OSError(errno.ENOSYS, "libseccomp.so.2 is not installed (Debian: libseccomp2)") from err
         lib.seccomp_init.restype = ctypes.c_void_p
+        lib.seccomp_version.restype = ctypes.POINTER(_Version)
+        lib.seccomp_api_get.restype = ctypes.c_uint
         lib.seccomp_init.argtypes = (ctypes.c_uint32,)
         lib.seccomp_release.argtypes = (ctypes.c_void_p,)
         lib.seccomp_load.argtypes = (ctypes.c_void_p,)
@@ -65,17 +71,11 @@ def library() -> ctypes.CDLL:
     return _lib
 
 
-class _Version(ctypes.Structure):
-    _fields_ = (("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint))
-
-
 def library_identity() -> str:
     """What besides the rules decides the program libseccomp makes: its version and the API level it
     found in this kernel."""
     lib = library()
-    lib.seccomp_version.restype = ctypes.POINTER(_Version)
     version = lib.seccomp_version().contents
-    lib.seccomp_api_get.restype = ctypes.c_uint
     return f"libseccomp {version.major}.{version.minor}.{version.micro} api {lib.seccomp_api_get()}"
 
 
