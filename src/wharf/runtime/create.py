@@ -9,7 +9,6 @@ from __future__ import annotations
 # `_socket`/`_signal` rather than `socket`/`signal`: those build enums at import (~3 ms a call).
 import _signal as signal
 import _socket as socket
-import errno
 import os
 import sys
 import time
@@ -63,10 +62,16 @@ def create_container(
                         seccomp_cache=store.seccomp_cache)
         sys.stdout.flush()
         sys.stderr.flush()
-        bootstrap_pid = os.fork()
+        try:
+            # The bootstrap is born in the container's cgroups, or moves itself there first thing, as
+            # runc's first child does: the init it forks later inherits them.
+            cgroup_join = cgroup.self_join()
+            bootstrap_pid = cgroup_join.fork()
+        except OSError as err:
+            raise errdefs.System(f"cgroups: {err.strerror or err}") from err
         if bootstrap_pid == 0:
             parent_sock.close()
-            _run_bootstrap(args, child_sock)
+            _run_bootstrap(args, child_sock, cgroup_join)
         if subreaper:
             from wharf.linux.process import set_child_subreaper
 
@@ -76,17 +81,6 @@ def create_container(
         if console is not None:
             console.close()
         try:
-            # The bootstrap joins the cgroups now, as runc's first child does: the init it forks later
-            # inherits them. The first cgroup.procs write waits for an RCU grace period (~1-15 ms); it
-            # overlaps with the bootstrap's own work (imports, setns, unshare of the namespaces).
-            try:
-                cgroup.join(bootstrap_pid)
-            except OSError as err:
-                if err.errno != errno.ESRCH:
-                    os.kill(bootstrap_pid, signal.SIGKILL)
-                    raise errdefs.System(f"cgroups: joining {bootstrap_pid}: {err.strerror}") from err
-                # ESRCH: the bootstrap failed and exited already; its error is on the socket (send says it)
-            sync.send(parent_sock, "joined")
             early: list[dict] = []  # what the init said before the bootstrap's "pid"
             message = sync.receive(parent_sock)
             if message.get("type") == "userns":
@@ -158,16 +152,17 @@ def create_container(
         raise
 
 
-def _run_bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
-    """In the forked child: its heavy imports (ctypes, mounts, namespaces) happen here, while the parent
-    puts it in the cgroups. Never returns."""
+def _run_bootstrap(args: InitArgs, child_sock: socket.socket, cgroup_join: cgroups.SelfJoin) -> None:
+    """In the forked child: into the cgroups, then its heavy imports (ctypes, mounts, namespaces).
+    Never returns."""
     try:
+        cgroup_join.join_self()
         from wharf.runtime.init import bootstrap
     except BaseException as err:  # noqa: B036 - a forked child must report everything and exit
         try:
             from wharf.runtime import sync as child_sync
 
-            child_sync.send(child_sock, "error", message=f"wharf-runc: importing the container init: {err}")
+            child_sync.send(child_sock, "error", message=f"wharf-runc: {err}")
         finally:
             os._exit(1)
     bootstrap(args, child_sock)

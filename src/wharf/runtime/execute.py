@@ -1,9 +1,10 @@
 """`exec`: run another process in a running container's namespaces and cgroups.
 
     exec (parent P)                       child C                        process G
-    fork ────────────────────────────────▶ setns(ipc, uts, net, pid,
-    put C in the container's cgroups       cgroup, mnt of the init)
-           ── {"type":"joined"} ─────────▶ fork ───────────────────────▶ (in C's cgroups) waits for "go"
+    fork into the container's ───────────▶ writes 0 to each v1 `tasks`
+    v2 cgroup (cgroups.SelfJoin)           setns(ipc, uts, net, pid,
+                                           cgroup, mnt of the init)
+                                           fork ───────────────────────▶ (in C's cgroups) waits for "go"
            ◀── {"type":"pid","pid":G} ──── exit 0
            ── {"type":"go"} ─────────────────────────────────────────▶ console, rlimits, finds the
            ◀── {"type":"ready"} ──────────────────────────────────────  executable; user, caps, exec
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from _signal import SIGKILL
-from errno import ESRCH  # not `signal`: it builds enums at import
 
 from wharf import errdefs
 from wharf.runtime import cgroups, specconv, sync
@@ -66,10 +65,16 @@ def exec_process(
     parent_sock, child_sock = sync.pair()
     sys.stdout.flush()
     sys.stderr.flush()
-    child = os.fork()
+    try:
+        cgroup_join = manager.self_join()
+        child = cgroup_join.fork()
+    except OSError as err:
+        for fd in namespace_fds.values():
+            os.close(fd)
+        raise errdefs.System(f"cgroups: {err.strerror or err}") from err
     if child == 0:
         parent_sock.close()
-        _enter(namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)
+        _enter(cgroup_join, namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)
     child_sock.close()
     for fd in namespace_fds.values():
         os.close(fd)
@@ -78,16 +83,6 @@ def exec_process(
     pid = 0
     try:
         try:
-            # C joins the cgroups now, while it enters the namespaces; the process it forks inherits them
-            # (the first cgroup.procs write of a migration waits for an RCU grace period: off the critical path)
-            try:
-                manager.join(child)
-            except OSError as err:
-                if err.errno != ESRCH:
-                    os.kill(child, SIGKILL)
-                    raise errdefs.System(f"cgroups: joining {child}: {err.strerror}") from err
-                # ESRCH: C failed and exited already; its error is on the socket (send says it)
-            sync.send(parent_sock, "joined")
             pid = int(sync.expect(parent_sock, "pid")["pid"])
         finally:
             os.waitpid(child, 0)
@@ -127,12 +122,14 @@ def _open_namespaces(pid: int) -> dict[str, int]:
     return fds
 
 
-def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socket.socket | None,
-           sock: socket.socket, preserve_fds: int, seccomp: specconv.Seccomp | None, seccomp_cache: str) -> None:
+def _enter(cgroup_join: cgroups.SelfJoin, namespace_fds: dict[str, int], proc: specconv.Process,
+           console: socket.socket | None, sock: socket.socket, preserve_fds: int,
+           seccomp: specconv.Seccomp | None, seccomp_cache: str) -> None:
     from wharf.linux import namespaces as ns
     from wharf.runtime import exe_guard, init
 
     try:
+        cgroup_join.join_self()  # first: the process we fork inherits the cgroups
         init.preload(specconv.Config("", "", "", False, proc, seccomp=seccomp))
         exe_guard.remember_own_exe()
         if "user" not in namespace_fds:
@@ -146,7 +143,6 @@ def _enter(namespace_fds: dict[str, int], proc: specconv.Process, console: socke
             if name in namespace_fds:
                 ns.setns(namespace_fds[name])
                 os.close(namespace_fds[name])
-        sync.expect(sock, "joined")  # in the container's cgroups: the process inherits them
         pid = os.fork()
         if pid == 0:
             _run(proc, console, sock, preserve_fds, seccomp_filter)

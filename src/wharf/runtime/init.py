@@ -33,8 +33,8 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
     try:
         config = args.config
         preload(config)
-        # Compiled now, while the parent moves us into the cgroups (a wait of milliseconds): Docker's
-        # profile takes libseccomp as long. The init inherits the program.
+        # Compiled here, out of the parent's way (Docker's profile takes libseccomp milliseconds, when
+        # it is not in the cache); the init inherits the program.
         seccomp_filter = _build_seccomp_filter(config, args.seccomp_cache)
         exe_guard.remember_own_exe()
         if config.namespace("user") is None:
@@ -49,14 +49,11 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
                 except OSError as err:
                     raise OSError(err.errno, f"joining {ns_type} namespace {namespace.path}: {err.strerror}") from err
         user = config.namespace("user")
-        joined = False
         if user is not None and not user.path:
             # The user namespace comes first, alone, so it owns every namespace made after it; the parent
             # writes our id maps, then we are root in it.
             ns.unshare(ns.CLONE_NEWUSER)
             sync.send(child_sock, "userns", pid=os.getpid())
-            sync.expect(child_sock, "joined")  # the parent sends it before it reads ours
-            joined = True
             sync.expect(child_sock, "mapped")
         if user is not None:
             os.setresgid(0, 0, 0)
@@ -67,9 +64,7 @@ def bootstrap(args: InitArgs, child_sock: socket.socket) -> None:
             if not namespace.path and namespace.type not in ("cgroup", "user"):
                 flags |= ns.FLAG_OF_TYPE[namespace.type]
         ns.unshare(flags)
-        if not joined:
-            sync.expect(child_sock, "joined")  # we are in the container's cgroups: the init inherits them
-        pid = os.fork()
+        pid = os.fork()  # the init inherits our cgroups
         if pid == 0:
             run_init(args, child_sock, seccomp_filter)
         sync.send(child_sock, "pid", pid=pid)

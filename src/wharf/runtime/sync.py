@@ -4,14 +4,14 @@
     ---------------------------------------------------------------------------------------
     state dir, exec.fifo,
     cgroup dirs + limits
-    fork ─────────────────────▶ setns(joined namespaces)
-    put C in the cgroups        [unshare(user ns)
-          ── {"type":"joined"} ────▶
+    fork into the v2 cgroup ──▶ writes 0 to each v1 `tasks`
+                                (cgroups.SelfJoin)
+                                setns(joined namespaces)
+                                [unshare(user ns)
           ◀── {"type":"userns","pid":C} ──
     write uid_map, gid_map
           ── {"type":"mapped"} ─────▶  setresuid(0)]
                                 unshare(new namespaces)
-                                waits for "joined" (in the cgroups)
                                 fork ─────────────────────────▶ (pid 1 of the new pid ns,
                                                                  in C's cgroups)
           ◀── {"type":"pid","pid":G} ── exit 0                  [waits for "go"

@@ -37,6 +37,7 @@ _verdicts: dict[str, bool] = {}
 def preload() -> None:
     """Import everything a runtime command may use (the zygote calls this once)."""
     import wharf.linux.capabilities
+    import wharf.linux.clone
     import wharf.linux.pidfd
     import wharf.linux.process
     import wharf.linux.procfs

@@ -29,6 +29,7 @@ class CgroupManager(Protocol):
     def create(self, resources: Resources) -> None: ...
     def update(self, resources: Resources) -> None: ...
     def join(self, pid: int) -> None: ...
+    def self_join(self) -> SelfJoin: ...
     def pids(self) -> list[int]: ...
     def freeze(self) -> None: ...
     def thaw(self) -> None: ...
@@ -59,6 +60,85 @@ def from_saved(version: int, paths: dict[str, str]) -> CgroupManager:
     from wharf.runtime.cgroups.v1 import V1Manager
 
     return V1Manager(paths)
+
+
+class SelfJoin:
+    """A child's way into a container's cgroups, opened by the parent before it forks the child.
+
+    Moving another process (its pid written to cgroup.procs) takes the kernel's global threadgroup
+    lock, whose writer first waits for an RCU grace period: 7-16 ms on an idle machine, on every
+    create and exec (runc pays it too). Two ways skip the lock: a child cloned with CLONE_INTO_CGROUP
+    is born in its v2 cgroup, and a thread moving itself (0 written to a v1 hierarchy's `tasks`)
+    needs no threadgroup stability. So `fork` clones the child into the v2 (or hybrid unified)
+    cgroup, and the child's first act is `join_self` for the v1 hierarchies. A kernel without
+    CLONE_INTO_CGROUP gets a plain fork, and the child writes itself into cgroup.procs (the slow way).
+    """
+
+    def __init__(self, v1_dirs: list[str], v2_dir: str | None) -> None:
+        self._fds: list[int] = []
+        self._v2_dir_fd = -1
+        try:
+            # Opened here, in the parent: the child may have entered other namespaces when it writes.
+            for path in v1_dirs:
+                self._fds.append(os.open(f"{path}/tasks", os.O_WRONLY | os.O_CLOEXEC))
+            if v2_dir is not None:
+                self._v2_dir_fd = os.open(v2_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                self._fds.append(self._v2_dir_fd)
+        except OSError:
+            self.close()
+            raise
+        self._v2_dir = v2_dir
+
+    def fork(self, *, use_clone3: bool = True) -> int:
+        """os.fork(), the child born in the v2 cgroup where the kernel can; the parent's copies of the
+        files are closed. Raises OSError if the cgroup refuses the child (then there is none)."""
+        try:
+            pid = self._fork(use_clone3)
+        except BaseException:
+            self.close()
+            raise
+        if pid:
+            self.close()
+        return pid
+
+    def _fork(self, use_clone3: bool) -> int:
+        global _clone3_unsupported
+        if self._v2_dir_fd >= 0 and use_clone3 and not _clone3_unsupported:
+            from wharf.linux.clone import UNSUPPORTED, fork_into_cgroup
+
+            try:
+                pid = fork_into_cgroup(self._v2_dir_fd)
+            except OSError as err:
+                if err.errno not in UNSUPPORTED:
+                    raise OSError(err.errno, f"joining {self._v2_dir}: {os.strerror(err.errno)}") from None
+                _clone3_unsupported = True
+            else:
+                return pid
+        if self._v2_dir is not None:
+            self._fds.append(os.open(f"{self._v2_dir}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+        return os.fork()
+
+    def join_self(self) -> None:
+        """In the child, before it enters other namespaces: into every cgroup it is not in yet."""
+        try:
+            for fd in self._fds:
+                if fd == self._v2_dir_fd:
+                    continue  # cloned into it, or its cgroup.procs is the fd that follows
+                try:
+                    os.write(fd, b"0")
+                except OSError as err:
+                    path = os.readlink(f"/proc/self/fd/{fd}")
+                    raise OSError(err.errno, f"cgroups: joining {path}: {os.strerror(err.errno)}") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+
+_clone3_unsupported = False
 
 
 def own_cgroups() -> dict[str, str]:

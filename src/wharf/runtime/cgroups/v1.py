@@ -7,6 +7,7 @@ import time
 
 from wharf.runtime.cgroups import (
     UNIFIED_ROOT,
+    SelfJoin,
     own_cgroups,
     read,
     read_procs,
@@ -125,6 +126,10 @@ class V1Manager:
     def join(self, pid: int) -> None:
         for path in self._dirs():
             write(path, "cgroup.procs", str(pid))
+
+    def self_join(self) -> SelfJoin:
+        unified = self.paths.get("unified")
+        return SelfJoin([path for path in self._dirs() if path != unified], unified)
 
     def pids(self) -> list[int]:
         for key in ("pids", "freezer", "memory", "cpu"):

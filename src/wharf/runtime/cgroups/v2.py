@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 import time
 
-from wharf.runtime.cgroups import UNIFIED_ROOT, own_cgroups, read, read_procs, remove_dir, warn, write
+from wharf.runtime.cgroups import (
+    UNIFIED_ROOT,
+    SelfJoin,
+    own_cgroups,
+    read,
+    read_procs,
+    remove_dir,
+    warn,
+    write,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,6 +97,9 @@ class V2Manager:
 
     def join(self, pid: int) -> None:
         write(self.path, "cgroup.procs", str(pid))
+
+    def self_join(self) -> SelfJoin:
+        return SelfJoin([], self.path)
 
     def pids(self) -> list[int]:
         return read_procs(self.path)
