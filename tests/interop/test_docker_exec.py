@@ -209,3 +209,33 @@ def test_sdk_exec_detach_keys_end_the_stream_with_moby_s_message(wharf: WharfDae
         assert client.exec_inspect(exec_id)["Running"] is True  # cat goes on, detached
     finally:
         client.close()
+
+
+def test_a_fast_exec_s_events_come_in_order_with_its_exit_code(wharf: WharfDaemon, running: str) -> None:
+    """exec_die never precedes exec_start, even when the exit is known before the start's answer."""
+    since = str(int(time.time()) - 1)
+    for code in (0, 3, 0, 7):
+        assert wharf.docker("exec", running, "sh", "-c", f"exit {code}").returncode == code
+    events = wharf.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                          "--filter", f"container={running}", "--format", "{{.Action}}|{{.Actor.Attributes.exitCode}}",
+                          check=True).stdout.split()
+    execs = [e for e in events if e.startswith("exec_")]
+    assert [e.split(":")[0].split("|")[0] for e in execs] == ["exec_create", "exec_start", "exec_die"] * 4, events
+    assert [e.split("|")[1] for e in execs if e.startswith("exec_die")] == ["0", "3", "0", "7"]
+
+
+def test_exec_after_a_restart_builds_on_the_spec_the_container_runs_with(wharf: WharfDaemon) -> None:
+    """A restart can change the container's process (legacy links' variables are taken at each start):
+    an exec follows it, not what an earlier exec saw."""
+    target, linked = _name(), _name()
+    wharf.docker("run", "-d", "--name", target, "-e", "COLOUR=red", "busybox", "sleep", "300", check=True)
+    try:
+        wharf.docker("run", "-d", "--name", linked, "--link", f"{target}:peer", "busybox", "sleep", "300", check=True)
+        assert wharf.docker("exec", linked, "sh", "-c", "echo $PEER_ENV_COLOUR", check=True).stdout == "red\n"
+        wharf.docker("rm", "-f", target, check=True)
+        wharf.docker("run", "-d", "--name", target, "-e", "COLOUR=blue", "busybox", "sleep", "300",
+                     check=True)
+        wharf.docker("restart", "-t", "0", linked, check=True)
+        assert wharf.docker("exec", linked, "sh", "-c", "echo $PEER_ENV_COLOUR", check=True).stdout == "blue\n"
+    finally:
+        wharf.docker("rm", "-f", target, linked)

@@ -34,6 +34,7 @@ EXIT_WAIT_TIMEOUT = 5.0
 """After the output ended, how long an attached start waits for the exit code before answering."""
 EXIT_UNKNOWN = 255
 EXIT_CANNOT_INVOKE = 126
+MAX_CACHED_SPECS = 256
 
 
 @dataclass
@@ -55,6 +56,10 @@ class ExecRecord:
     pid: int = 0
     exit_code: int | None = None
     exited: asyncio.Event = field(default_factory=asyncio.Event)
+    attach_socket: str = ""
+    """The shim's attach endpoint, as the supervisor named it when the exec was made."""
+    start_settled: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the start has succeeded (and said so) or failed: the exit is recorded only after."""
 
     def inspect(self) -> dict[str, Any]:
         """Docker's ExecInspect."""
@@ -142,6 +147,9 @@ class ExecService:
         self._find_container = find_container
         self._execs: dict[str, ExecRecord] = {}
         self._waiters: set[asyncio.Task[None]] = set()
+        # container id -> (its task's pid, its running spec's process and annotations): what an exec
+        # builds on, fixed while the task lives, so the next exec skips asking the supervisor.
+        self._specs: dict[str, tuple[int, dict[str, Any]]] = {}
 
     def get(self, exec_id: str) -> ExecRecord:
         record = self._execs.get(exec_id)
@@ -159,6 +167,24 @@ class ExecService:
                 self._find_container(record.container_id)
             except errdefs.NotFound:
                 del self._execs[exec_id]
+        for container_id in list(self._specs):
+            try:
+                self._find_container(container_id)
+            except errdefs.NotFound:
+                del self._specs[container_id]
+
+    async def _spec_of(self, container: ContainerRecord) -> dict[str, Any]:
+        """The parts of the container's running spec an exec builds on."""
+        pid = container.state.pid
+        cached = self._specs.get(container.id)
+        if cached is not None and cached[0] == pid:
+            return cached[1]
+        spec = (await self._supervisor.containers.get(container.id)).spec
+        wanted = {"process": spec.get("process") or {}, "annotations": spec.get("annotations") or {}}
+        if len(self._specs) >= MAX_CACHED_SPECS:
+            del self._specs[next(iter(self._specs))]
+        self._specs[container.id] = (pid, wanted)
+        return wanted
 
     def _publish(self, container: ContainerRecord, action: str, exec_id: str, **extra: str) -> None:
         attributes = {"image": str(container.config.get("Image", "")), "name": container.name.lstrip("/"),
@@ -177,11 +203,10 @@ class ExecService:
         body = {**body, "Cmd": cmd}
         _check_running(container)
         self._forget_removed_containers()
-        spec = (await self._supervisor.containers.get(container.id)).spec
-        process = build_exec_process(spec, container.config, body)
+        process = build_exec_process(await self._spec_of(container), container.config, body)
         user = str(body.get("User") or container.config.get("User") or "")
         exec_id = secrets.token_hex(32)
-        await self._supervisor.tasks.exec(
+        info = await self._supervisor.tasks.exec(
             container.id, exec_id, process, stdin=bool(body.get("AttachStdin")), terminal=bool(body.get("Tty")),
             user=user,
         )  # fmt: skip
@@ -190,7 +215,7 @@ class ExecService:
             attach_stdin=bool(body.get("AttachStdin")), attach_stdout=bool(body.get("AttachStdout")),
             attach_stderr=bool(body.get("AttachStderr")), privileged=bool(body.get("Privileged")),
             user=str(body.get("User") or ""), detach_keys=str(body.get("DetachKeys") or ""),
-            console_size=console_size_of(body),
+            console_size=console_size_of(body), attach_socket=info.attach_socket,
         )  # fmt: skip
         self._publish(container, f"exec_create: {' '.join(str(c) for c in cmd)}", exec_id)
         return exec_id
@@ -212,26 +237,36 @@ class ExecService:
             with contextlib.suppress(errdefs.WharfError):
                 await self._supervisor.tasks.resize_exec(record.container_id, record.id,
                                                          console_size[1], console_size[0])
+        # The wait is asked first, so it is already waiting at the shim when the process exits: a
+        # short exec's exit code is known a round trip sooner.
+        waiter = asyncio.create_task(self._wait(record), name=f"exec-wait-{record.id[:12]}")
+        self._waiters.add(waiter)
+        waiter.add_done_callback(self._waiters.discard)
         try:
             record.pid = await self._supervisor.tasks.start_exec(record.container_id, record.id)
         except errdefs.WharfError:
+            waiter.cancel()
             record.exit_code = EXIT_CANNOT_INVOKE  # Docker's code for an exec that could not start
             record.exited.set()
+            record.start_settled.set()
             with contextlib.suppress(errdefs.WharfError):
                 await self._supervisor.tasks.delete_exec(record.container_id, record.id)
+            raise
+        except BaseException:
+            waiter.cancel()
             raise
         record.running = True
         container = self._find_container(record.container_id)
         self._publish(container, f"exec_start: {' '.join(record.cmd)}", record.id)
-        waiter = asyncio.create_task(self._wait(record), name=f"exec-wait-{record.id[:12]}")
-        self._waiters.add(waiter)
-        waiter.add_done_callback(self._waiters.discard)
+        record.start_settled.set()
 
     async def _wait(self, record: ExecRecord) -> None:
         try:
             status = await self._supervisor.tasks.wait_exec(record.container_id, record.id)
+            await record.start_settled.wait()  # exec_die never precedes exec_start
             record.exit_code = status.code
         except errdefs.WharfError as err:  # the task went away with its execs
+            await record.start_settled.wait()
             log.info("exec %s: wait failed: %s", record.id, err)
             record.exit_code = EXIT_UNKNOWN
         finally:
@@ -254,13 +289,12 @@ class ExecService:
         once the exit code is known, so the client's inspect right after sees it. `raw_stream` is the
         start request's Tty: it decides the framing (None: as the exec's terminal)."""
         record = self.get(exec_id)
-        info = await self._supervisor.tasks.get(record.container_id)
         options = AttachOptions(
             stdin=record.attach_stdin, stdout=record.attach_stdout, stderr=record.attach_stderr,
             stdin_once=not record.tty, tty=record.tty, exec_id=record.id,
             detach_keys=parse_detach_keys(record.detach_keys), raw_output=raw_stream,
         )  # fmt: skip
-        attachment = await ShimAttachment.open(info.attach_socket, options)
+        attachment = await ShimAttachment.open(record.attach_socket, options)
         try:
             await self._start(record, console_size)
         except errdefs.WharfError as err:

@@ -391,7 +391,8 @@ class ShimTaskService:
             groups = sorted({*added, *resolved.pop("additionalGids", [])})  # type: ignore[misc]
             process["user"] = {**resolved, **({"additionalGids": groups} if groups else {})}
         await task.shim.call("exec", exec_id=exec_id, process=process, stdin=stdin, terminal=terminal)
-        return await self.get_exec(container_id, exec_id)
+        return TaskInfo(id=exec_id, pid=0, status=TaskStatus.CREATED, exit_status=None,
+                        attach_socket=attach_socket(str(task.state_dir)))
 
     async def start_exec(self, container_id: str, exec_id: str) -> int:
         result = await self._task(container_id).shim.call("start", exec_id=exec_id)
