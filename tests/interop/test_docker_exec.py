@@ -90,9 +90,21 @@ def test_exec_of_a_missing_command_fails_with_126(wharf: WharfDaemon, running: s
 
 
 def test_exec_unknown_user_is_refused(wharf: WharfDaemon, running: str) -> None:
+    """As Docker: the start fails (the runtime's error, written into the attached stream) with 126."""
     result = wharf.docker("exec", "-u", "no-such-user", running, "true")
-    assert result.returncode != 0
-    assert "unable to find user no-such-user" in result.stderr
+    assert result.returncode == 126
+    assert "unable to find user no-such-user" in result.stdout
+    detached = wharf.docker("exec", "-d", "-u", "no-such-user", running, "true")
+    assert detached.returncode != 0 and "unable to find user no-such-user" in detached.stderr
+
+
+def test_exec_create_refuses_fields_of_the_wrong_type(wharf: WharfDaemon, running: str) -> None:
+    headers = {"Content-Type": "application/json"}
+    for body, words in (({"Cmd": ["true"], "User": 5}, "ExecOptions.User of type string"),
+                        ({"Cmd": ["true"], "Env": "A=1"}, "ExecOptions.Env of type array"),
+                        ({"Cmd": ["true"], "Env": [1]}, "ExecOptions.Env of type string")):
+        status, answer = wharf.request("POST", f"/containers/{running}/exec", json.dumps(body).encode(), headers)
+        assert status == 400 and words in json.loads(answer)["message"], (body, answer)
 
 
 def test_unknown_exec_is_not_found(wharf: WharfDaemon) -> None:

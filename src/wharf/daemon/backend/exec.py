@@ -60,6 +60,9 @@ class ExecRecord:
     """The shim's attach endpoint, as the supervisor named it when the exec was made."""
     start_settled: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the start has succeeded (and said so) or failed: the exit is recorded only after."""
+    registration: asyncio.Task[None] | None = None
+    """The supervisor being told of the exec (its process built, its user resolved): begun at
+    create, awaited by the start, whose error its failure becomes (as Docker's runtime errors)."""
 
     def inspect(self) -> dict[str, Any]:
         """Docker's ExecInspect."""
@@ -192,6 +195,8 @@ class ExecService:
         self._events.publish("container", action, container.id, attributes)
 
     async def create(self, ref: str, body: Any) -> str:
+        """Validate and record the exec; the supervisor learns of it in the background, while the
+        client reads the answer and asks for the start (which waits for it)."""
         container = self._find_container(ref)
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("exec config cannot be empty")
@@ -200,25 +205,33 @@ class ExecService:
             cmd = [cmd]
         if not cmd or not isinstance(cmd, list):
             raise errdefs.InvalidArgument("No exec command specified")
+        if not all(isinstance(entry, str) for entry in body.get("Env") or []):
+            raise errdefs.InvalidArgument("json: cannot unmarshal number into Go struct field ExecOptions.Env of type string")
         body = {**body, "Cmd": cmd}
         _check_running(container)
         self._forget_removed_containers()
-        process = build_exec_process(await self._spec_of(container), container.config, body)
-        user = str(body.get("User") or container.config.get("User") or "")
         exec_id = secrets.token_hex(32)
-        info = await self._supervisor.tasks.exec(
-            container.id, exec_id, process, stdin=bool(body.get("AttachStdin")), terminal=bool(body.get("Tty")),
-            user=user,
-        )  # fmt: skip
-        self._execs[exec_id] = ExecRecord(
+        record = ExecRecord(
             id=exec_id, container_id=container.id, cmd=[str(c) for c in cmd], tty=bool(body.get("Tty")),
             attach_stdin=bool(body.get("AttachStdin")), attach_stdout=bool(body.get("AttachStdout")),
             attach_stderr=bool(body.get("AttachStderr")), privileged=bool(body.get("Privileged")),
             user=str(body.get("User") or ""), detach_keys=str(body.get("DetachKeys") or ""),
-            console_size=console_size_of(body), attach_socket=info.attach_socket,
+            console_size=console_size_of(body),
         )  # fmt: skip
+        record.registration = asyncio.create_task(self._register(record, container, body),
+                                                  name=f"exec-register-{exec_id[:12]}")
+        record.registration.add_done_callback(_consume_error)  # an exec never started fails unheard
+        self._execs[exec_id] = record
         self._publish(container, f"exec_create: {' '.join(str(c) for c in cmd)}", exec_id)
         return exec_id
+
+    async def _register(self, record: ExecRecord, container: ContainerRecord, body: dict[str, Any]) -> None:
+        process = build_exec_process(await self._spec_of(container), container.config, body)
+        user = str(body.get("User") or container.config.get("User") or "")
+        info = await self._supervisor.tasks.exec(
+            container.id, record.id, process, stdin=record.attach_stdin, terminal=record.tty, user=user,
+        )  # fmt: skip
+        record.attach_socket = info.attach_socket
 
     def check_startable(self, exec_id: str) -> ExecRecord:
         """Errors a start answers with before any hijack (409s as Docker's)."""
@@ -229,6 +242,18 @@ class ExecService:
             raise errdefs.Conflict(f"Error: Exec command {exec_id} has already run")
         _check_running(self._find_container(record.container_id))
         return record
+
+    async def _registered(self, record: ExecRecord) -> None:
+        """Wait for the exec's registration; its failure is a failed start (exit code 126)."""
+        assert record.registration is not None
+        try:
+            await asyncio.shield(record.registration)
+        except errdefs.WharfError:
+            record.started = True
+            record.exit_code = EXIT_CANNOT_INVOKE
+            record.exited.set()
+            record.start_settled.set()
+            raise
 
     async def _start(self, record: ExecRecord, console_size: tuple[int, int] | None) -> None:
         record.started = True
@@ -279,7 +304,9 @@ class ExecService:
             self._publish(container, "exec_die", record.id, exitCode=str(record.exit_code))
 
     async def start_detached(self, exec_id: str, console_size: tuple[int, int] | None = None) -> None:
-        await self._start(self.check_startable(exec_id), console_size)
+        record = self.check_startable(exec_id)
+        await self._registered(record)
+        await self._start(record, console_size)
 
     async def start_attached(
         self, exec_id: str, client: ClientConnection, console_size: tuple[int, int] | None = None,
@@ -294,6 +321,11 @@ class ExecService:
             stdin_once=not record.tty, tty=record.tty, exec_id=record.id,
             detach_keys=parse_detach_keys(record.detach_keys), raw_output=raw_stream,
         )  # fmt: skip
+        try:
+            await self._registered(record)
+        except errdefs.WharfError as err:
+            await client.write(_error_message(str(err), options))
+            return
         attachment = await ShimAttachment.open(record.attach_socket, options)
         try:
             await self._start(record, console_size)
@@ -321,6 +353,11 @@ class ExecService:
 
 
 DETACHED_MESSAGE = "exec attach failed: error on attach stdin: read escape sequence"
+
+
+def _consume_error(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None and not isinstance(task.exception(), errdefs.WharfError):
+        log.warning("exec registration failed: %r", task.exception())
 
 
 def _error_message(text: str, options: AttachOptions) -> bytes:

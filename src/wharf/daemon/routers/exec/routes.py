@@ -10,11 +10,16 @@ from wharf import errdefs
 from wharf.daemon.backend.exec import console_size_of
 from wharf.daemon.routers.common import Route, api_version, int_value, json_body
 from wharf.daemon.routers.exec.backend import ExecBackend
+from wharf.daemon.routers.json_shapes import require_types
 from wharf.daemon.server.hijack import hijack
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import stream_content_type
 
 log = logging.getLogger("wharfd.exec")
+
+_EXEC_OPTIONS = {"User": str, "Privileged": bool, "Tty": bool, "AttachStdin": bool, "AttachStdout": bool,
+                 "AttachStderr": bool, "DetachKeys": str, "Env": list, "WorkingDir": str}
+"""The fields of moby's ExecOptions whose type the exec relies on (Cmd may be a string or a list)."""
 
 
 class ExecRouter:
@@ -30,7 +35,10 @@ class ExecRouter:
         ]
 
     async def create(self, request: web.Request) -> web.Response:
-        exec_id = await self._backend.create(request.match_info["name"], await json_body(request))
+        body = await json_body(request)
+        if isinstance(body, dict):
+            require_types(body, _EXEC_OPTIONS, "ExecOptions")
+        exec_id = await self._backend.create(request.match_info["name"], body)
         return json_response({"Id": exec_id}, status=201)
 
     async def inspect(self, request: web.Request) -> web.Response:
