@@ -1,14 +1,17 @@
 """`exec`: run another process in a running container's namespaces and cgroups.
 
-    exec (parent P)                       child C                        process G
-    fork into the container's ───────────▶ writes 0 to each v1 `tasks`
-    v2 cgroup (cgroups.SelfJoin)           setns(ipc, uts, net, pid,
-                                           cgroup, mnt of the init)
-                                           fork ───────────────────────▶ (in C's cgroups) waits for "go"
-           ◀── {"type":"pid","pid":G} ──── exit 0
-           ── {"type":"go"} ─────────────────────────────────────────▶ console, rlimits, finds the
-           ◀── {"type":"ready"} ──────────────────────────────────────  executable; user, caps, exec
-    --detach: write the pid file, exit 0; otherwise wait for G (we are its subreaper), exit with its status.
+    exec (parent P)                                 process G
+    setns(pid of the init): our children are born there
+    non-dumpable (unless the container has a user namespace): G inherits it
+    fork into the container's v2 cgroup ──────────▶ writes 0 to each v1 `tasks` (cgroups.SelfJoin)
+    (cgroups.SelfJoin)                               setns(user, ipc, uts, net, cgroup, mnt of the init),
+                                                     console, rlimits, finds the executable
+           ◀── {"type":"ready"} ────────────────────  (or {"type":"error","message":M}); user, caps, exec
+    --detach: write the pid file, exit 0; otherwise wait for G, exit with its status.
+
+runc forks twice (its first child joins the namespaces, the second is born in the pid namespace);
+joining the pid namespace in the parent, which runs nothing else in it, saves a fork and a round
+trip on every exec.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ if TYPE_CHECKING:
     import _socket as socket
     from typing import Any
 
-    from wharf.linux.seccomp import Filter
 
 _JOIN_ORDER = ("user", "ipc", "uts", "net", "pid", "cgroup", "mnt")
 
@@ -62,37 +64,44 @@ def exec_process(
         seccomp = None
     manager = cgroups.from_saved(state.cgroup_version, state.cgroup_paths)
     namespace_fds = _open_namespaces(state.pid)
-    parent_sock, child_sock = sync.pair()
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
-        cgroup_join = manager.self_join()
-        child = cgroup_join.fork()
-    except OSError as err:
+        pid_namespace = namespace_fds.pop("pid", -1)
+        if pid_namespace >= 0:
+            from wharf.linux import namespaces as ns
+
+            try:
+                ns.setns(pid_namespace, ns.CLONE_NEWPID)
+            except OSError as err:
+                raise errdefs.System(f"joining the container's pid namespace: {err.strerror}") from err
+            finally:
+                os.close(pid_namespace)
+        if "user" not in namespace_fds:
+            from wharf.runtime import exe_guard
+
+            exe_guard.make_non_dumpable()  # inherited by G, before it shows in the container's pid namespace
+        parent_sock, child_sock = sync.pair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            cgroup_join = manager.self_join()
+            pid = cgroup_join.fork()
+        except OSError as err:
+            raise errdefs.System(f"cgroups: {err.strerror or err}") from err
+        if pid == 0:
+            parent_sock.close()
+            _run(cgroup_join, namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)
+    finally:
         for fd in namespace_fds.values():
             os.close(fd)
-        raise errdefs.System(f"cgroups: {err.strerror or err}") from err
-    if child == 0:
-        parent_sock.close()
-        _enter(cgroup_join, namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)
+        if console is not None:
+            console.close()
     child_sock.close()
-    for fd in namespace_fds.values():
-        os.close(fd)
-    if console is not None:
-        console.close()
-    pid = 0
     try:
-        try:
-            pid = int(sync.expect(parent_sock, "pid")["pid"])
-        finally:
-            os.waitpid(child, 0)
-        sync.send(parent_sock, "go")
         sync.expect(parent_sock, "ready")
     except BaseException:
-        if pid:
-            from wharf.linux.pidfd import kill_and_wait
+        from wharf.linux.pidfd import kill_and_wait
 
-            kill_and_wait(pid)
+        kill_and_wait(pid)
         raise
     finally:
         parent_sock.close()
@@ -122,18 +131,17 @@ def _open_namespaces(pid: int) -> dict[str, int]:
     return fds
 
 
-def _enter(cgroup_join: cgroups.SelfJoin, namespace_fds: dict[str, int], proc: specconv.Process,
-           console: socket.socket | None, sock: socket.socket, preserve_fds: int,
-           seccomp: specconv.Seccomp | None, seccomp_cache: str) -> None:
+def _run(cgroup_join: cgroups.SelfJoin, namespace_fds: dict[str, int], proc: specconv.Process,
+         console: socket.socket | None, sock: socket.socket, preserve_fds: int,
+         seccomp: specconv.Seccomp | None, seccomp_cache: str) -> None:
+    """G: into the cgroups and namespaces, then become the process. Never returns."""
     from wharf.linux import namespaces as ns
     from wharf.runtime import exe_guard, init
 
     try:
-        cgroup_join.join_self()  # first: the process we fork inherits the cgroups
+        cgroup_join.join_self()
         init.preload(specconv.Config("", "", "", False, proc, seccomp=seccomp))
         exe_guard.remember_own_exe()
-        if "user" not in namespace_fds:
-            exe_guard.make_non_dumpable()  # before the process we fork appears in the container
         seccomp_filter = None
         if seccomp is not None:
             from wharf.runtime.seccomp import build_filter
@@ -143,21 +151,6 @@ def _enter(cgroup_join: cgroups.SelfJoin, namespace_fds: dict[str, int], proc: s
             if name in namespace_fds:
                 ns.setns(namespace_fds[name])
                 os.close(namespace_fds[name])
-        pid = os.fork()
-        if pid == 0:
-            _run(proc, console, sock, preserve_fds, seccomp_filter)
-        sync.send(sock, "pid", pid=pid)
-        os._exit(0)
-    except BaseException as err:  # noqa: B036 - a forked child reports everything and exits
-        init.report_and_exit(sock, err)
-
-
-def _run(proc: specconv.Process, console: socket.socket | None, sock: socket.socket, preserve_fds: int,
-         seccomp_filter: Filter | None) -> None:
-    from wharf.runtime import exe_guard, init
-
-    try:
-        sync.expect(sock, "go")
         if proc.terminal and console is not None:
             init.setup_terminal(proc, console)
         init.set_rlimits(proc)
@@ -169,7 +162,7 @@ def _run(proc: specconv.Process, console: socket.socket | None, sock: socket.soc
         sync.send(sock, "ready")
         sock.close()
         init.become_process(proc, executable, preserve_fds, seccomp_filter)
-    except BaseException as err:  # noqa: B036
+    except BaseException as err:  # noqa: B036 - a forked child reports everything and exits
         init.report_and_exit(sock, err)
 
 
