@@ -265,10 +265,19 @@ class ExecProcess(Process):
         self._files = os.path.join(self.state_dir, "exec")
 
     def start(self) -> None:
-        os.makedirs(self._files, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(self._files, 0o700)
+        except FileExistsError:
+            pass
         spec_file = os.path.join(self._files, f"{self.exec_id}.json")
         pid_file = os.path.join(self._files, f"{self.exec_id}.pid")
-        _write_atomically(spec_file, self.spec)
+        # Read once by the runtime we start next, and removed after: neither a temporary file
+        # nor an fsync (a crash before the start leaves a file no one will read).
+        fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, json.dumps(self.spec).encode())
+        finally:
+            os.close(fd)
         try:
             self._launch(["exec", "--detach", "--process", spec_file, "--pid-file", pid_file, self.container_id],
                          pid_file)
