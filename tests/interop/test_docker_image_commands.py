@@ -175,3 +175,40 @@ def test_system_df_counts_truthfully(own_wharf: WharfDaemon, tmp_path: Path) -> 
     assert cli.returncode == 0 and "Images" in cli.stdout, cli.stderr
     own_wharf.docker("rm", name, check=True)
     own_wharf.docker("rmi", shared_tag, check=True)
+
+
+def test_image_records_changed_by_another_supervisor_client_show_in_wharfd(own_wharf: WharfDaemon) -> None:
+    """wharfd keeps its listing of the supervisor's image records until they change; a change made
+    by another client of the supervisor reaches it through the supervisor's /images/* events."""
+    import asyncio
+
+    from wharf.containerd.core.images import Image
+    from wharf.containerd.proxy import connect
+
+    name = f"elsewhere{secrets.token_hex(3)}"
+
+    def listed() -> list[str]:
+        return own_wharf.docker("images", "--format", "{{.Repository}}", check=True).stdout.split()
+
+    def eventually(present: bool) -> None:
+        deadline = time.monotonic() + 10
+        while (name in listed()) != present:
+            assert time.monotonic() < deadline, f"wharfd still lists {listed()}"
+            time.sleep(0.05)
+
+    async def change(delete: bool) -> None:
+        supervisor = await connect(f"{own_wharf.exec_root}/containerd.sock")
+        try:
+            if delete:
+                await supervisor.images.delete(f"docker.io/library/{name}:latest")
+            else:
+                busybox = await supervisor.images.get("docker.io/library/busybox:latest")
+                await supervisor.images.update(Image(f"docker.io/library/{name}:latest", busybox.target))
+        finally:
+            await supervisor.close()
+
+    assert name not in listed()  # wharfd has listed the records: the next answers may come from its copy
+    asyncio.run(change(delete=False))
+    eventually(present=True)
+    asyncio.run(change(delete=True))
+    eventually(present=False)

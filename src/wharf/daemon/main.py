@@ -20,6 +20,7 @@ from wharf.daemon.backend.events import EventBus
 from wharf.daemon.backend.exec import ExecService
 from wharf.daemon.backend.health import HealthService
 from wharf.daemon.backend.image_archive import ImageArchives
+from wharf.daemon.backend.image_records import CachedImageStore
 from wharf.daemon.backend.images import ImageService
 from wharf.daemon.backend.inspection import InspectionService
 from wharf.daemon.backend.monitor import follow_task_events
@@ -53,6 +54,8 @@ class Daemon:
                  exec_root: str = "", bridge: str = "wharf0", default_subnet: str = "",
                  userns_remap: IdRemap | None = None) -> None:
         self.events = EventBus()
+        # Every service reads and changes image records through the cache (image_records.py).
+        self.image_records = supervisor.images = CachedImageStore(supervisor.images)
         self.images = ImageService(supervisor, self.events)
         paths = DaemonPaths(data_root=data_root, runtime=runtime, cgroup_parent=cgroup_parent,
                             userns_remap=userns_remap)
@@ -101,7 +104,8 @@ class Daemon:
         if self.networks_and_volumes is not None:
             self.networks_and_volumes.load()
         subscribed = asyncio.Event()
-        self._monitor = asyncio.create_task(follow_task_events(self._supervisor, self.containers, subscribed))
+        self._monitor = asyncio.create_task(follow_task_events(
+            self._supervisor, self.containers, subscribed, on_images_changed=self.image_records.records_changed))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(subscribed.wait(), 10)
         if self.networks_and_volumes is not None:

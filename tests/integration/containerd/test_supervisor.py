@@ -110,6 +110,12 @@ def test_containers_crud_and_not_found(supervisor: SupervisorProcess) -> None:
     run(scenario())
 
 
+async def _collect_image_events(events: object, into: list[Event]) -> None:
+    async for event in events:  # type: ignore[attr-defined]
+        if event.topic.startswith("/images/"):
+            into.append(event)
+
+
 def test_content_and_images_through_the_proxy(supervisor: SupervisorProcess) -> None:
     async def scenario() -> None:
         sup = await connect(str(supervisor.address))
@@ -121,12 +127,26 @@ def test_content_and_images_through_the_proxy(supervisor: SupervisorProcess) -> 
             with pytest.raises(errdefs.InvalidArgument):
                 await sup.content.write(L._once(b"x"), expected="sha256:" + "1" * 64)
             target = Descriptor(MEDIA_TYPE_OCI_MANIFEST, digest, len(big), platform={"os": "linux"})
+            events = sup.events.subscribe()  # every change of an image record is told, as containerd does
+            seen: list[Event] = []
+            collector = asyncio.create_task(_collect_image_events(events, seen))
             image = await sup.images.create(Image(IMAGE, target, {"l": "v"}))
             assert (await sup.images.get(IMAGE)).target == target
             with pytest.raises(errdefs.AlreadyExists):
                 await sup.images.create(image)
             assert [i.name for i in await sup.images.list()] == [IMAGE]
+            await sup.images.update(Image(IMAGE, target, {"l": "w"}))
             await sup.images.delete(IMAGE)
+            with pytest.raises(errdefs.NotFound):
+                await sup.images.delete(IMAGE)
+            deadline = time.monotonic() + 10
+            while len(seen) < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            collector.cancel()
+            assert [(e.topic, e.attributes) for e in seen] == [
+                ("/images/create", {"name": IMAGE}), ("/images/update", {"name": IMAGE}),
+                ("/images/delete", {"name": IMAGE}),
+            ]
             await sup.content.delete(digest)
             assert await sup.content.list() == []
         finally:

@@ -19,7 +19,7 @@ def test_import_makes_a_tagged_image_with_the_changes() -> None:
         # The layer is stored uncompressed: its digest is the diff id.
         diff_id = parsed["rootfs"]["diff_ids"][0]
         assert diff_id in h.supervisor.content.blobs
-        assert "docker.io/library/busybox:latest" in h.supervisor.images.items
+        assert (await h.supervisor.images.get("docker.io/library/busybox:latest")).target.digest
 
         status, images, _ = await h.request("GET", "/images/json")
         assert status == 200 and len(images) == 1

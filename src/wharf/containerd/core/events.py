@@ -1,4 +1,4 @@
-"""Events the supervisor publishes (task lifecycle), in the order they happened."""
+"""Events the supervisor publishes (task lifecycle, image records), in the order they happened."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ TOPIC_TASK_EXIT = "/tasks/exit"
 TOPIC_TASK_DELETE = "/tasks/delete"
 TOPIC_TASK_PAUSED = "/tasks/paused"
 TOPIC_TASK_RESUMED = "/tasks/resumed"
+TOPIC_IMAGE_CREATE = "/images/create"
+TOPIC_IMAGE_UPDATE = "/images/update"
+TOPIC_IMAGE_DELETE = "/images/delete"
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Event:
     timestamp: int
     """Nanoseconds since the epoch."""
     attributes: dict[str, str] = field(default_factory=dict)
-    """For /tasks/exit: `exit_status` and `exited_at` (decimal strings), `pid`."""
+    """For /tasks/exit: `exit_status` and `exited_at` (decimal strings), `pid`; for /images/*: `name`."""
 
 
 class EventService(Protocol):

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from wharf import errdefs
+from wharf.containerd.core.events import TOPIC_IMAGE_CREATE, TOPIC_IMAGE_DELETE, TOPIC_IMAGE_UPDATE
 from wharf.containerd.core.images import Image
 from wharf.containerd.plugins.metadata_sqlite.db import MetadataDB
 from wharf.oci import digest as oci_digest
@@ -34,10 +35,13 @@ def _from_row(row: sqlite3.Row) -> Image:
 
 
 class SqliteImageStore:
-    def __init__(self, db: MetadataDB, on_delete: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, db: MetadataDB, on_delete: Callable[[], None] = lambda: None,
+                 on_change: Callable[[str, str], None] = lambda topic, name: None) -> None:
         self._db = db
         self._on_delete = on_delete
         """Called after an image is deleted or retargeted: what it referenced may now be garbage."""
+        self._on_change = on_change
+        """Called with the event topic and the image's name after each change (clients keep copies)."""
 
     async def get(self, name: str) -> Image:
         row = self._db.execute("SELECT * FROM images WHERE name = ?", (name,)).fetchone()
@@ -59,6 +63,7 @@ class SqliteImageStore:
             )
         except sqlite3.IntegrityError as err:
             raise errdefs.AlreadyExists(f"image {image.name}: already exists") from err
+        self._on_change(TOPIC_IMAGE_CREATE, image.name)
         return Image(image.name, image.target, dict(image.labels), now, now)
 
     async def update(self, image: Image) -> Image:
@@ -71,9 +76,11 @@ class SqliteImageStore:
             (image.name, json.dumps(image.target.to_json()), json.dumps(image.labels), now, now),
         ).fetchone()
         self._on_delete()
+        self._on_change(TOPIC_IMAGE_UPDATE, image.name)
         return Image(image.name, image.target, dict(image.labels), row["created_at"], now)
 
     async def delete(self, name: str) -> None:
         if self._db.execute("DELETE FROM images WHERE name = ?", (name,)).rowcount == 0:
             raise errdefs.NotFound(f"image {name}: not found")
         self._on_delete()
+        self._on_change(TOPIC_IMAGE_DELETE, name)
