@@ -10,7 +10,6 @@ from __future__ import annotations
 import _signal as signal
 import _socket as socket
 import os
-import sys
 import time
 
 from wharf import errdefs
@@ -60,15 +59,9 @@ def create_container(
         parent_sock, child_sock = sync.pair()
         args = InitArgs(container_id, config, fifo_fd, cgroup.paths, console, preserve_fds, no_pivot, new_keyring,
                         seccomp_cache=store.seccomp_cache)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        try:
-            # The bootstrap is born in the container's cgroups, or moves itself there first thing, as
-            # runc's first child does: the init it forks later inherits them.
-            cgroup_join = cgroup.self_join()
-            bootstrap_pid = cgroup_join.fork()
-        except OSError as err:
-            raise errdefs.System(f"cgroups: {err.strerror or err}") from err
+        # The bootstrap is born in the container's cgroups, or moves itself there first thing, as
+        # runc's first child does: the init it forks later inherits them.
+        bootstrap_pid, cgroup_join = cgroups.fork_joining(cgroup)
         if bootstrap_pid == 0:
             parent_sock.close()
             _run_bootstrap(args, child_sock, cgroup_join)

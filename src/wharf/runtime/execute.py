@@ -17,7 +17,6 @@ trip on every exec.
 from __future__ import annotations
 
 import os
-import sys
 
 from wharf import errdefs
 from wharf.runtime import cgroups, specconv, sync
@@ -80,13 +79,7 @@ def exec_process(
 
             exe_guard.make_non_dumpable()  # inherited by G, before it shows in the container's pid namespace
         parent_sock, child_sock = sync.pair()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        try:
-            cgroup_join = manager.self_join()
-            pid = cgroup_join.fork()
-        except OSError as err:
-            raise errdefs.System(f"cgroups: {err.strerror or err}") from err
+        pid, cgroup_join = cgroups.fork_joining(manager)
         if pid == 0:
             parent_sock.close()
             _run(cgroup_join, namespace_fds, proc, console, child_sock, preserve_fds, seccomp, store.seccomp_cache)

@@ -141,6 +141,22 @@ class SelfJoin:
 _clone3_unsupported = False
 
 
+def fork_joining(manager: CgroupManager) -> tuple[int, SelfJoin]:
+    """Fork a child that joins `manager`'s cgroups (see SelfJoin; the child calls `join_self` first):
+    (pid or 0, the join). Our stdio is flushed first, so the child repeats nothing of ours."""
+    import sys
+
+    from wharf import errdefs
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        join = manager.self_join()
+        return join.fork(), join
+    except OSError as err:
+        raise errdefs.System(f"cgroups: {err.strerror or err}") from err
+
+
 def own_cgroups() -> dict[str, str]:
     """This process's cgroup per hierarchy, keyed by controller list ("memory", "name=systemd", "" for v2)."""
     out: dict[str, str] = {}
