@@ -90,6 +90,13 @@ class ContainerServiceBase:
     async def users_of_image(self, image_id: str) -> list[str]:
         return [r.id for r in self._index if r.image_id == image_id]
 
+    def image_use_counts(self) -> dict[str, int]:
+        """Image id → its containers, counted in one pass (an image listing asks for every image)."""
+        counts: dict[str, int] = {}
+        for record in self._index:
+            counts[record.image_id] = counts.get(record.image_id, 0) + 1
+        return counts
+
     # ---- helpers shared by the parts ------------------------------------------------------------
 
     def _publish(self, record: ContainerRecord, action: str, **extra: str) -> None:

@@ -50,6 +50,8 @@ class LocalImage:
     """Full store names that point at it (`docker.io/library/busybox:latest`)."""
     target_digest: str = ""
     """What the name points at: the manifest, or the index a pull resolved (the RepoDigest)."""
+    target: oci.Descriptor | None = None
+    """The whole descriptor `target_digest` is the digest of (media type and size too)."""
     registry_digests: dict[str, str] = field(default_factory=dict)
     """Store name → digest in its registry, for names pulled or pushed."""
     last_tag_time: int = 0
@@ -154,6 +156,8 @@ class ImageService:
         """By the (media type, digest) of the targets the store named at the last listing."""
         self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
         """Ids of the containers using an image (set by the daemon once containers exist)."""
+        self.image_use_counts: Callable[[], dict[str, int]] | None = None
+        """Image id → how many containers (running or not) were made from it (set likewise)."""
 
     def publish(self, action: str, image_id: str, name: str) -> None:
         self._events.publish("image", action, image_id, {"name": name})
@@ -202,7 +206,7 @@ class ImageService:
                     continue  # content missing: not a usable image
             named[key] = content
             local = LocalImage(content.config_digest, content.manifest, content.config, list(content.layers),
-                               [image.name], image.target.digest, created=content.created)
+                               [image.name], image.target.digest, target=image.target, created=content.created)
             local.absorb_record(image)
             known = by_id.get(local.id)
             if known is None:
@@ -427,6 +431,10 @@ class ImageService:
             sizes.append(size)
         return sizes
 
+    def container_counts(self) -> dict[str, int]:
+        """Image id → how many containers (running or not) were made from it; one pass for a listing."""
+        return self.image_use_counts() if self.image_use_counts else {}
+
     async def disk_size(self, image: LocalImage) -> int:
         """What `docker images` shows as SIZE: all the image's layers as unpacked on disk."""
         return sum(await self.layer_sizes(image))
@@ -479,15 +487,37 @@ def host_architecture() -> str:
 
 
 def image_config_for_api(image: LocalImage) -> dict[str, Any]:
-    """The image's `config` in the shape `docker image inspect` shows (all keys present)."""
+    """The image's `config` as moby's image config type shows it: only the fields the config sets
+    (every field is omitted when empty). Older API versions add defaults on top (the router)."""
     config = image.config.get("config") or {}
-    return {
-        "Hostname": "", "Domainname": "", "User": config.get("User", ""),
-        "AttachStdin": False, "AttachStdout": False, "AttachStderr": False,
-        "ExposedPorts": config.get("ExposedPorts"), "Tty": False, "OpenStdin": False, "StdinOnce": False,
-        "Env": config.get("Env"), "Cmd": config.get("Cmd"), "Healthcheck": config.get("Healthcheck"),
-        "ArgsEscaped": config.get("ArgsEscaped"), "Image": "", "Volumes": config.get("Volumes"),
-        "WorkingDir": config.get("WorkingDir", ""), "Entrypoint": config.get("Entrypoint"),
-        "OnBuild": config.get("OnBuild"), "Labels": config.get("Labels"),
-        "StopSignal": config.get("StopSignal"),
-    }  # fmt: skip
+    shown = {key: config[key] for key in _IMAGE_CONFIG_FIELDS if config.get(key)}
+    if config.get("Healthcheck") is not None:  # a pointer in moby: `{}` is still shown
+        shown["Healthcheck"] = config["Healthcheck"]
+    return shown
+
+
+_IMAGE_CONFIG_FIELDS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
+                        "StopSignal", "ArgsEscaped", "OnBuild", "Shell")
+"""The OCI image config's fields and Docker's extensions to it (bar Healthcheck), in moby's order."""
+
+_CONTAINER_CONFIG_DEFAULTS = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
+    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "Labels": None,
+}  # fmt: skip
+"""A container config's fields moby always shows, with the value shown when unset."""
+_CONTAINER_CONFIG_OPTIONAL = ("ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled", "OnBuild",
+                              "StopSignal", "StopTimeout", "Shell")
+"""The ones it shows only when set (Healthcheck and StopTimeout are pointers: set even when empty)."""
+
+
+def container_config_for_api(image: LocalImage) -> dict[str, Any]:
+    """The config's legacy `container_config` (the container a commit or a classic build step ran)
+    as moby shows it to API < 1.45: a container config, all defaults when the image has none."""
+    raw = image.config.get("container_config") or {}
+    shown = {key: default if raw.get(key) is None else raw[key] for key, default in _CONTAINER_CONFIG_DEFAULTS.items()}
+    for key in _CONTAINER_CONFIG_OPTIONAL:
+        value = raw.get(key)
+        if value or (key in ("Healthcheck", "StopTimeout") and value is not None):
+            shown[key] = value
+    return shown

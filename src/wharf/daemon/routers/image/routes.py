@@ -15,38 +15,78 @@ from wharf import errdefs
 from wharf.daemon.backend.container_view import parse_filters
 from wharf.daemon.backend.distribution import pull_reference, reference_without_default
 from wharf.daemon.backend.image_history import image_history
-from wharf.daemon.backend.images import LocalImage, image_config_for_api
+from wharf.daemon.backend.images import LocalImage, container_config_for_api, image_config_for_api
 from wharf.daemon.backend.registry_auth import decode_registry_auth
 from wharf.daemon.backend.timefmt import parse_rfc3339, rfc3339nano
-from wharf.daemon.routers.common import Route, bool_value, filters_value, json_body
+from wharf.daemon.routers.common import Route, api_version, bool_value, filters_value, json_body
 from wharf.daemon.routers.image.backend import ArchiveBackend, DistributionBackend, ImageBackend
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import JSONMessageStream
+from wharf.daemon.server.versions import at_least
 from wharf.oci.reference import valid_tag
 
+UNSET_TIME = "0001-01-01T00:00:00Z"
+"""Go's zero time: what moby shows for a time never set."""
 
-def _inspect(image: LocalImage, size: int) -> dict[str, Any]:
+LEGACY_CONFIG_BEFORE_1_50 = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
+    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
+}  # fmt: skip
+"""Image config fields API < 1.50 always showed (the image config was a container config then)."""
+LEGACY_CONFIG_1_50 = {"User": "", "Env": None, "Entrypoint": None, "Cmd": None, "Volumes": None,
+                      "WorkingDir": "", "Labels": None, "OnBuild": None}
+"""The ones API 1.50 and 1.51 still showed when empty."""
+
+
+def _config_for(image: LocalImage, version: str) -> dict[str, Any]:
+    legacy = LEGACY_CONFIG_1_50 if at_least(version, "1.50") else LEGACY_CONFIG_BEFORE_1_50
+    return {**legacy, **image_config_for_api(image)}
+
+
+def _inspect(image: LocalImage, size: int, version: str) -> dict[str, Any]:
+    """`GET /images/{name}/json` as moby answers the API version asked."""
     history = image.config.get("history") or []
-    return {
+    created = image.config.get("created") or ("" if at_least(version, "1.44") else UNSET_TIME)
+    answer: dict[str, Any] = {
         "Id": image.id,
         "RepoTags": image.repo_tags,
         "RepoDigests": image.repo_digests,
         "Parent": image.parent,
         "Comment": history[-1].get("comment", "") if history else "",
-        "Created": image.config.get("created") or rfc3339nano(0),
+    }
+    if created:
+        answer["Created"] = created
+    if not at_least(version, "1.45"):
+        answer["Container"] = image.config.get("container", "")
+        answer["ContainerConfig"] = container_config_for_api(image)
+    answer.update({
         "DockerVersion": "",
         "Author": image.config.get("author", ""),
-        "Config": image_config_for_api(image),
+        "Config": _config_for(image, version),
         "Architecture": image.config.get("architecture", ""),
-        "Variant": image.config.get("variant"),
-        "Os": image.config.get("os", ""),
-        "Size": size,
-        "VirtualSize": size,
+    })
+    if image.config.get("variant"):
+        answer["Variant"] = image.config["variant"]
+    answer["Os"] = image.config.get("os", "")
+    if image.config.get("os.version"):
+        answer["OsVersion"] = image.config["os.version"]
+    answer["Size"] = size
+    if not at_least(version, "1.44"):
+        answer["VirtualSize"] = size
+    answer.update({
         "GraphDriver": {"Data": None, "Name": "overlayfs"},
-        "RootFS": {"Type": "layers", "Layers": (image.config.get("rootfs") or {}).get("diff_ids", [])},
-        "Metadata": {"LastTagTime": rfc3339nano(image.last_tag_time) if image.last_tag_time
-                     else "0001-01-01T00:00:00Z"},
-    }
+        "RootFS": {"Type": "layers", "Layers": image.diff_ids},
+        "Metadata": {"LastTagTime": rfc3339nano(image.last_tag_time) if image.last_tag_time else UNSET_TIME},
+    })
+    if at_least(version, "1.48"):
+        answer["Descriptor"] = _target_descriptor(image)
+    return answer
+
+
+def _target_descriptor(image: LocalImage) -> dict[str, Any]:
+    """What the image's name points at (an index for a multi-platform pull), as moby's `Descriptor`."""
+    return (image.target or image.manifest).to_json()
 
 
 @dataclass
@@ -193,23 +233,38 @@ class ImageRouter:
             raise errdefs.InvalidArgument("the body must be a JSON object")
         return json_response(await self._distribution.login(body))
 
-    async def _summary(self, image: LocalImage) -> dict[str, Any]:
+    async def _summary(self, image: LocalImage, version: str, counts: dict[str, int] | None) -> dict[str, Any]:
+        """One image of `GET /images/json` as moby answers the API version asked."""
         size = await self._backend.disk_size(image)
-        return {
+        repo_tags: list[str] | None = image.repo_tags
+        repo_digests: list[str] | None = image.repo_digests
+        if not at_least(version, "1.43"):
+            # Older clients knew an untagged image by these placeholders, and an empty list as null.
+            if not repo_tags and not repo_digests:
+                repo_tags, repo_digests = ["<none>:<none>"], ["<none>@<none>"]
+            repo_tags, repo_digests = repo_tags or None, repo_digests or None
+        summary: dict[str, Any] = {
             "Id": image.id,
             "ParentId": image.parent,
-            "RepoTags": image.repo_tags,
-            "RepoDigests": image.repo_digests,
+            "RepoTags": repo_tags,
+            "RepoDigests": repo_digests,
             "Created": image.created // 1_000_000_000,
             "Size": size,
             "SharedSize": -1,
-            "VirtualSize": size,
             "Labels": image.labels,
-            "Containers": -1,
+            "Containers": -1 if counts is None else counts.get(image.id, 0),  # not counted before 1.51
         }
+        if not at_least(version, "1.44"):
+            summary["VirtualSize"] = size
+        if at_least(version, "1.48"):
+            summary["Descriptor"] = _target_descriptor(image)
+        return summary
 
     async def list(self, request: web.Request) -> web.Response:
         filters = parse_filters(filters_value(request))
+        version = api_version(request)
+        if not at_least(version, "1.25") and "reference" not in filters and request.query.get("filter"):
+            filters["reference"] = [request.query["filter"]]  # API 1.24's own way to name a reference
         _check_filter_names(filters, LIST_FILTERS)
         bounds = CreatedBounds(
             before=[(await self._backend.resolve(ref)).created for ref in filters.get("before", [])],
@@ -217,11 +272,12 @@ class ImageRouter:
             until=[_until_ns(text) for text in filters.get("until", [])],
         )
         images = [image for image in await self._backend.list() if _matches(image, filters, bounds)]
-        return json_response([await self._summary(image) for image in images])
+        counts = self._backend.container_counts() if at_least(version, "1.51") else None
+        return json_response([await self._summary(image, version, counts) for image in images])
 
     async def inspect(self, request: web.Request) -> web.Response:
         image = await self._backend.resolve(request.match_info["name"])
-        return json_response(_inspect(image, await self._backend.disk_size(image)))
+        return json_response(_inspect(image, await self._backend.disk_size(image), api_version(request)))
 
     async def history(self, request: web.Request) -> web.Response:
         image = await self._backend.resolve(request.match_info["name"])
