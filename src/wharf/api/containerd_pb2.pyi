@@ -507,6 +507,22 @@ class LoginResponse(_message.Message):
     identity_token: str
     def __init__(self, identity_token: _Optional[str] = ...) -> None: ...
 
+class ResolveRequest(_message.Message):
+    __slots__ = ("reference", "auth")
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    auth: RegistryAuth
+    def __init__(self, reference: _Optional[str] = ..., auth: _Optional[_Union[RegistryAuth, _Mapping]] = ...) -> None: ...
+
+class ResolveResponse(_message.Message):
+    __slots__ = ("target", "platforms_json")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    PLATFORMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    target: Descriptor
+    platforms_json: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, target: _Optional[_Union[Descriptor, _Mapping]] = ..., platforms_json: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class DiffRequest(_message.Message):
     __slots__ = ("key", "compress", "commit")
     KEY_FIELD_NUMBER: _ClassVar[int]

@@ -2202,6 +2202,11 @@ class DistributionStub:
                 request_serializer=wharf_dot_api_dot_containerd__pb2.LoginRequest.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.LoginResponse.FromString,
                 _registered_method=True)
+        self.Resolve = channel.unary_unary(
+                '/wharf.containerd.v1.Distribution/Resolve',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.ResolveRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.ResolveResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServicer:
@@ -2225,6 +2230,12 @@ class DistributionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Resolve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -2242,6 +2253,11 @@ def add_DistributionServicer_to_server(servicer, server):
                     servicer.Login,
                     request_deserializer=wharf_dot_api_dot_containerd__pb2.LoginRequest.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.LoginResponse.SerializeToString,
+            ),
+            'Resolve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Resolve,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.ResolveRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.ResolveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2325,6 +2341,33 @@ class Distribution:
             '/wharf.containerd.v1.Distribution/Login',
             wharf_dot_api_dot_containerd__pb2.LoginRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Resolve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Distribution/Resolve',
+            wharf_dot_api_dot_containerd__pb2.ResolveRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.ResolveResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,6 +33,7 @@ from wharf.daemon.networks_and_volumes import NetworksAndVolumes
 from wharf.daemon.routers.build.routes import BuildRouter
 from wharf.daemon.routers.container.routes import ContainerRouter
 from wharf.daemon.routers.container_inspection.routes import InspectionRouter
+from wharf.daemon.routers.distribution.routes import DistributionRouter
 from wharf.daemon.routers.exec.routes import ExecRouter
 from wharf.daemon.routers.image.routes import ImageRouter
 from wharf.daemon.routers.openapi import routes as openapi_routes
@@ -76,7 +77,8 @@ class Daemon:
         self._supervisor = supervisor
         self._monitor: asyncio.Task[None] | None = None
         disk_usage = DiskUsage(supervisor, self.images, self.containers, self._volume_store)
-        self.builds = BuildService(supervisor, self.images, DistributionService(supervisor, self.images),
+        distribution = DistributionService(supervisor, self.images)
+        self.builds = BuildService(supervisor, self.images, distribution,
                                    data_root, runtime, cgroup_parent, self.containers.get,
                                    self.networks_and_volumes.networking if self.networks_and_volumes else None)
         self.app = make_app([
@@ -84,8 +86,9 @@ class Daemon:
             ContainerRouter(self.containers, [self._add_exec_ids], sizes=disk_usage.container_sizes).routes(),
             ExecRouter(self.execs).routes(),
             InspectionRouter(InspectionService(supervisor, self.containers.get)).routes(),
-            ImageRouter(self.images, DistributionService(supervisor, self.images),
+            ImageRouter(self.images, distribution,
                         ImageArchives(supervisor, self.images, os.path.join(data_root, "tmp"))).routes(),
+            DistributionRouter(distribution).routes(),
             *(self.networks_and_volumes.routes() if self.networks_and_volumes else []),
             DiskUsageRouter(disk_usage).routes(),
             BuildRouter(self.builds).routes(),

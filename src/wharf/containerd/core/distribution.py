@@ -1,4 +1,5 @@
-"""Distribution: fetching images from registries into the content store, and pushing them back.
+"""Distribution: fetching images from registries into the content store, and pushing them back;
+resolving what a reference names in a registry without fetching it.
 
 Neither operation names an image: after a pull the client unpacks and binds the name itself, so
 that an interrupted pull never leaves a name pointing at a half image.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from wharf.oci.image import Descriptor
 
@@ -49,6 +50,15 @@ class PushOutcome:
     size: int
 
 
+@dataclass
+class Resolved:
+    target: Descriptor
+    """Media type, digest and size of what the tag or digest names: a manifest, or an index."""
+    platforms: list[dict[str, Any]]
+    """OCI platforms (`architecture`, `os`, `os.version`, `os.features`, `variant`): an index's
+    entries', or the one an image manifest's config states."""
+
+
 class Distribution(Protocol):
     def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
              ) -> AsyncIterator[TransferProgress | PullOutcome]:
@@ -58,6 +68,10 @@ class Distribution(Protocol):
     def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
              ) -> AsyncIterator[TransferProgress | PushOutcome]:
         """Progress lines, then one PushOutcome last. `manifest` is an image manifest in the content store."""
+
+    async def resolve(self, reference: str, auth: RegistryAuth | None = None) -> Resolved:
+        """What the normalised `reference` names in its registry, and for which platforms; nothing
+        is stored. NotFound, Unauthorized, Unavailable as for a pull."""
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
         """Check credentials against `server` (`docker.io` or `host:port`); returns an identity

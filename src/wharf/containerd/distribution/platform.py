@@ -41,3 +41,17 @@ def parse(text: str) -> Platform:
     if 2 <= len(parts) <= 3 and all(parts):
         return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
     raise errdefs.InvalidArgument(f'"{text}": unknown operating system or architecture: invalid argument')
+
+
+def described(data: Any) -> dict[str, Any]:
+    """A platform as an index entry or image config states it, in OCI's fields and order:
+    architecture and os always, `os.version`, `os.features` and variant only when set."""
+    data = data if isinstance(data, dict) else {}
+    out: dict[str, Any] = {"architecture": str(data.get("architecture") or ""), "os": str(data.get("os") or "")}
+    if data.get("os.version"):
+        out["os.version"] = str(data["os.version"])
+    if isinstance(data.get("os.features"), list) and data["os.features"]:
+        out["os.features"] = [str(feature) for feature in data["os.features"]]
+    if data.get("variant"):
+        out["variant"] = str(data["variant"])
+    return out

@@ -13,8 +13,6 @@ the image. A layer already present joins the lease too, so an interrupted pull's
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,7 @@ from wharf.containerd.core.leases import (
     expiry_label,
     using_lease,
 )
+from wharf.containerd.distribution.manifests import descriptor_of, fetch_config, fetch_manifest
 from wharf.containerd.distribution.platform import Platform
 from wharf.containerd.distribution.registry import RegistryClient
 from wharf.oci import image as oci
@@ -68,34 +67,6 @@ def short_id(digest: str) -> str:
     return digest.partition(":")[2][:12]
 
 
-def _verified(body: bytes, expected: str | None, what: str) -> str:
-    actual = "sha256:" + hashlib.sha256(body).hexdigest()
-    if expected and expected != actual:
-        raise errdefs.InvalidArgument(f"digest mismatch for {what}: expected {expected}, got {actual}")
-    return actual
-
-
-def _parse_json(body: bytes, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except ValueError as err:
-        raise errdefs.InvalidArgument(f"malformed {what}: {err}") from err
-    if not isinstance(document, dict):
-        raise errdefs.InvalidArgument(f"malformed {what}: not a JSON object")
-    return document
-
-
-def _descriptor(data: Any, what: str) -> oci.Descriptor:
-    try:
-        descriptor = oci.Descriptor.from_json(data)
-        if not descriptor.digest.startswith("sha256:") or len(descriptor.digest) != 71 or descriptor.size < 0:
-            raise ValueError(f"bad digest or size {descriptor.digest!r}")
-        int(descriptor.digest[7:], 16)
-        return descriptor
-    except (KeyError, TypeError, ValueError) as err:
-        raise errdefs.InvalidArgument(f"malformed {what} descriptor: {err}") from err
-
-
 async def _store(content: ContentStore, body: bytes, digest: str) -> None:
     async def one() -> AsyncIterator[bytes]:
         yield body
@@ -103,14 +74,10 @@ async def _store(content: ContentStore, body: bytes, digest: str) -> None:
     await content.write(one(), expected=digest)
 
 
-def _media_type_of(document: dict[str, Any], header_type: str) -> str:
-    return str(document.get("mediaType") or header_type or "")
-
-
 def select_manifest(index: dict[str, Any], platform: Platform) -> oci.Descriptor:
     for entry in index.get("manifests") or []:
         if isinstance(entry, dict) and platform.matches(entry.get("platform") or {}):
-            return _descriptor(entry, "manifest list entry")
+            return descriptor_of(entry, "manifest list entry")
     raise errdefs.NotFound(f"no matching manifest for {platform} in the manifest list entries")
 
 
@@ -131,33 +98,28 @@ async def _pull(reference: Reference, content: ContentStore, registry: RegistryC
                 progress: ProgressSink, strict_platform: bool, leases: LeaseManager | None) -> PullResult:
     repository = reference.path
     wanted = reference.digest or reference.tag or "latest"
-    media_type, claimed, body = await registry.get_manifest(repository, wanted)
-    digest = _verified(body, reference.digest or claimed, f"manifest {wanted}")
-    document = _parse_json(body, "manifest")
-    media_type = _media_type_of(document, media_type)
-    target = oci.Descriptor(media_type, digest, len(body))
-    await _store(content, body, digest)
+    top = await fetch_manifest(registry, repository, wanted, reference.digest)
+    target = top.descriptor
+    await _store(content, top.body, target.digest)
 
-    if media_type in oci.INDEX_TYPES or ("manifests" in document and "layers" not in document):
-        manifest_descriptor = select_manifest(document, platform)
-        media_type, _, body = await registry.get_manifest(repository, manifest_descriptor.digest)
-        _verified(body, manifest_descriptor.digest, f"manifest {manifest_descriptor.digest}")
-        document = _parse_json(body, "manifest")
-        await _store(content, body, manifest_descriptor.digest)
+    if top.is_index:
+        manifest_descriptor = select_manifest(top.document, platform)
+        chosen = await fetch_manifest(registry, repository, manifest_descriptor.digest, manifest_descriptor.digest)
+        document = chosen.document
+        await _store(content, chosen.body, manifest_descriptor.digest)
     else:
         manifest_descriptor = target
+        document = top.document
     if int(document.get("schemaVersion", 0)) != 2 or "config" not in document:
         raise errdefs.InvalidArgument(f"unsupported manifest format for {reference.familiar()}")
 
-    config = _descriptor(document["config"], "config")
-    layers = [_descriptor(layer, "layer") for layer in document.get("layers") or []]
+    config = descriptor_of(document["config"], "config")
+    layers = [descriptor_of(layer, "layer") for layer in document.get("layers") or []]
     for layer in layers:
         if layer.media_type not in oci.LAYER_TYPES:
             raise errdefs.InvalidArgument(f"unsupported layer media type {layer.media_type}")
 
-    config_body = b"".join([chunk async for chunk in registry.blob_chunks(repository, config.digest)])
-    _verified(config_body, config.digest, "image config")
-    config_document = _parse_json(config_body, "image config")
+    config_body, config_document = await fetch_config(registry, repository, config)
     if strict_platform and manifest_descriptor is target:
         actual = {"os": config_document.get("os"), "architecture": config_document.get("architecture"),
                   "variant": config_document.get("variant", "")}

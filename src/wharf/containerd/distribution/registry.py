@@ -83,9 +83,14 @@ class RegistryClient:
             if response.status != 401 or attempt == 1:
                 return response
             challenge = response.headers.get("WWW-Authenticate", "")
+            try:
+                answered = bool(challenge) and await self._authorizer.answer(challenge, scope)
+            except BaseException:
+                response.release()
+                raise
+            if not answered:
+                return response  # unread: the caller reports the registry's own error
             response.release()
-            if not challenge or not await self._authorizer.answer(challenge, scope):
-                return response
         raise AssertionError("unreachable")
 
     async def login(self) -> None:
@@ -136,13 +141,15 @@ async def raise_for_status(response: aiohttp.ClientResponse, repository: str, re
     try:
         errors = (await response.json(content_type=None)).get("errors") or []
         if errors:
-            detail = f"{errors[0].get('code', '').lower()}: {errors[0].get('message', '')}".strip(": ")
+            # Docker's words for a registry error: `manifest unknown: manifest unknown`.
+            code = str(errors[0].get("code", "")).lower().replace("_", " ")
+            detail = f"{code}: {errors[0].get('message', '')}".strip(": ")
     except (ValueError, AttributeError, aiohttp.ClientError):
         pass
     if response.status == 401 or response.status == 403:
         raise errdefs.Unauthorized(detail or "authentication required")
     if response.status == 404:
-        raise errdefs.NotFound(f"{reference} not found in {repository}: {detail or 'not found'}")
+        raise errdefs.NotFound(detail or f"{reference} not found in {repository}")
     if response.status == 429:
         raise errdefs.Unavailable(detail or "toomanyrequests: the registry rate-limited this request")
     raise errdefs.Unavailable(f"registry answered {response.status}: {detail or response.reason}")

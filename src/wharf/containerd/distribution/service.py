@@ -1,4 +1,4 @@
-"""The Distribution plugin: pull and push over HTTP with one shared client session."""
+"""The Distribution plugin: pull, push and resolve over HTTP with one shared client session."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from wharf import errdefs
 from wharf.containerd.core.content import ContentStore
-from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
+from wharf.containerd.core.distribution import (
+    PullOutcome,
+    PushOutcome,
+    RegistryAuth,
+    Resolved,
+    TransferProgress,
+)
 from wharf.containerd.core.leases import LeaseManager
 from wharf.containerd.distribution import platform as platforms
 from wharf.containerd.distribution.registry_config import RegistryConfig
 from wharf.oci.image import Descriptor
-from wharf.oci.reference import InvalidReference, parse
+from wharf.oci.reference import InvalidReference, Reference, parse
 
 # The HTTP client (aiohttp, with yarl, multidict, email, http.cookies…: ≈10 MiB of modules) and the
 # pull/push code that uses it are imported on the first registry operation, not by an idle supervisor
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
 
 _DONE = object()
 _REGISTRY_CODE = ("wharf.containerd.distribution.registry", "wharf.containerd.distribution.pull",
-                  "wharf.containerd.distribution.push")
+                  "wharf.containerd.distribution.push", "wharf.containerd.distribution.resolve")
 
 
 def _import_registry_code() -> None:
@@ -68,18 +74,18 @@ class RegistryDistributor:
         if self._session is not None:
             await self._session.close()
 
+    def _sources(self, ref: Reference, auth: RegistryAuth | None) -> list[RegistryClient]:
+        """Docker Hub images come from the configured mirrors first, as Docker does; the next
+        source is tried when one does not have the image or cannot be reached."""
+        mirrors = self.config.mirrors if ref.domain == "docker.io" else []
+        return [self._client(ref.domain, auth, mirror) for mirror in mirrors] + [self._client(ref.domain, auth)]
+
     async def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
                    ) -> AsyncIterator[TransferProgress | PullOutcome]:
-        try:
-            ref = parse(reference).with_default_tag()
-        except InvalidReference as err:
-            raise errdefs.InvalidArgument(str(err)) from err
+        ref = _parsed(reference)
         wanted = platforms.parse(platform) if platform else platforms.host()
         await self._load_registry_code()
-        # Docker Hub images come from the configured mirrors first, as Docker does; the next
-        # source is tried when one does not have the image or cannot be reached.
-        mirrors = self.config.mirrors if ref.domain == "docker.io" else []
-        sources = [self._client(ref.domain, auth, mirror) for mirror in mirrors] + [self._client(ref.domain, auth)]
+        sources = self._sources(ref, auth)
         for index, client in enumerate(sources):
 
             async def run(report: Any, client: RegistryClient = client) -> PullOutcome:
@@ -93,9 +99,22 @@ class RegistryDistributor:
                 async for item in _with_progress(run):
                     yield item
                 return
-            except (errdefs.NotFound, errdefs.Unavailable, errdefs.Unauthorized):
+            except _NEXT_SOURCE_ERRORS:
                 if index == len(sources) - 1:
                     raise
+
+    async def resolve(self, reference: str, auth: RegistryAuth | None = None) -> Resolved:
+        ref = _parsed(reference)
+        await self._load_registry_code()
+        from wharf.containerd.distribution.resolve import resolve
+
+        sources = self._sources(ref, auth)
+        for client in sources[:-1]:
+            try:
+                return await resolve(ref, client)
+            except _NEXT_SOURCE_ERRORS:
+                pass
+        return await resolve(ref, sources[-1])
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
         await self._load_registry_code()
@@ -105,10 +124,7 @@ class RegistryDistributor:
 
     async def push(self, reference: str, manifest: Descriptor, auth: RegistryAuth | None = None
                    ) -> AsyncIterator[TransferProgress | PushOutcome]:
-        try:
-            ref = parse(reference).with_default_tag()
-        except InvalidReference as err:
-            raise errdefs.InvalidArgument(str(err)) from err
+        ref = _parsed(reference)
         await self._load_registry_code()
         client = self._client(ref.domain, auth)
 
@@ -120,6 +136,17 @@ class RegistryDistributor:
 
         async for item in _with_progress(run):
             yield item
+
+
+_NEXT_SOURCE_ERRORS = (errdefs.NotFound, errdefs.Unavailable, errdefs.Unauthorized)
+"""What makes a pull or resolve go on to the next source (a mirror that lacks the image)."""
+
+
+def _parsed(reference: str) -> Reference:
+    try:
+        return parse(reference).with_default_tag()
+    except InvalidReference as err:
+        raise errdefs.InvalidArgument(str(err)) from err
 
 
 def _login_host(server: str) -> str:

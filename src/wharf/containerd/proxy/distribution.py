@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import grpc
@@ -9,7 +10,13 @@ import grpc
 from wharf.api import containerd_pb2 as pb
 from wharf.api import containerd_pb2_grpc as pb_grpc
 from wharf.containerd import wire
-from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
+from wharf.containerd.core.distribution import (
+    PullOutcome,
+    PushOutcome,
+    RegistryAuth,
+    Resolved,
+    TransferProgress,
+)
 from wharf.containerd.grpc_status import error_of
 from wharf.containerd.proxy.rpc import CallGate, call, lease_metadata
 from wharf.oci.image import Descriptor
@@ -66,3 +73,7 @@ class DistributionProxy:
     async def login(self, server: str, auth: RegistryAuth) -> str:
         reply = await call(self._gate, self._stub.Login, pb.LoginRequest(server=server, auth=_auth(auth)))
         return str(reply.identity_token)
+
+    async def resolve(self, reference: str, auth: RegistryAuth | None = None) -> Resolved:
+        reply = await call(self._gate, self._stub.Resolve, pb.ResolveRequest(reference=reference, auth=_auth(auth)))
+        return Resolved(wire.descriptor_from_pb(reply.target), [json.loads(text) for text in reply.platforms_json])

@@ -1,7 +1,8 @@
-"""Distribution service: pull and push as server streams of progress, the outcome last."""
+"""Distribution service: pull and push as server streams of progress, the outcome last; resolve."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import grpc
@@ -43,3 +44,9 @@ class DistributionService(pb_grpc.DistributionServicer):
     @unary
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
         return pb.LoginResponse(identity_token=await self._distribution.login(request.server, _auth(request.auth)))
+
+    @unary
+    async def Resolve(self, request: pb.ResolveRequest, context: grpc.aio.ServicerContext) -> pb.ResolveResponse:
+        resolved = await self._distribution.resolve(request.reference, _auth(request.auth))
+        return pb.ResolveResponse(target=wire.descriptor_to_pb(resolved.target),
+                                  platforms_json=[json.dumps(platform) for platform in resolved.platforms])

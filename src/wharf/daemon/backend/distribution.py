@@ -1,4 +1,5 @@
-"""Pull and push as the Engine API shows them: Docker's progress messages, then the image named.
+"""Pull and push as the Engine API shows them: Docker's progress messages, then the image named;
+and what a reference names in its registry (`GET /distribution/{name}/json`).
 
 The supervisor transfers the blobs; here the pulled image is unpacked and only then named, so a
 pull that fails halfway leaves no name on a half image.
@@ -6,6 +7,7 @@ pull that fails halfway leaves no name on a half image.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -60,6 +62,17 @@ def reference_without_default(text: str) -> reference.Reference:
         raise errdefs.InvalidArgument(str(err)) from None
 
 
+_FULL_IMAGE_ID = re.compile(r"^(sha256:)?[a-f0-9]{64}$")
+
+
+def inspect_reference(text: str) -> reference.Reference:
+    """The name of `GET /distribution/{name}/json`, read as moby reads it: a full image ID (a bare
+    digest) is refused with its words and status (500), a tag defaults to `latest`."""
+    if _FULL_IMAGE_ID.match(text):
+        raise errdefs.System("no manifest found for full image ID")
+    return parse_reference(text)
+
+
 class DistributionService:
     def __init__(self, supervisor: Supervisor, images: ImageService) -> None:
         self._supervisor = supervisor
@@ -95,7 +108,7 @@ class DistributionService:
         except errdefs.NotFound as err:
             if str(err).startswith(("image with reference", "no matching manifest")):
                 raise  # platform errors: Docker's own words already
-            raise errdefs.NotFound(f"manifest for {ref.familiar()} not found: manifest unknown: {err}") from err
+            raise errdefs.NotFound(f"manifest for {ref.familiar()} not found: {err}") from err
         except errdefs.Unauthorized as err:
             raise errdefs.NotFound(
                 f"pull access denied for {ref.familiar_name}, repository does not exist or may require "
@@ -143,6 +156,16 @@ class DistributionService:
         await send({"progressDetail": {}, "aux": {"Tag": outcome.tag, "Digest": outcome.digest, "Size": outcome.size}})
         self._images.publish("push", image.id, ref.familiar())
         return outcome
+
+    async def inspect(self, ref: reference.Reference, auth: RegistryAuth) -> dict[str, Any]:
+        """Docker's DistributionInspect: the descriptor the reference resolves to in its registry and
+        the platforms it offers. The registry's errors keep their words (`manifest unknown: …`)."""
+        resolved = await self._supervisor.distribution.resolve(str(ref), auth)
+        target = resolved.target
+        return {
+            "Descriptor": {"mediaType": target.media_type, "digest": target.digest, "size": target.size},
+            "Platforms": resolved.platforms or None,  # Go's nil slice: null
+        }
 
     async def login(self, body: dict[str, Any]) -> dict[str, str]:
         """`POST /auth` (docker login): check the credentials with the registry."""

@@ -1,0 +1,1 @@
+"""Engine API routes for distribution (what a reference names in its registry)."""
