@@ -106,6 +106,8 @@ def _concrete(path: str, method: str, objects: dict[str, str]) -> str:
     path = path.replace("/networks/{id}", "/networks/" + objects["network"])
     path = path.replace("/volumes/{name}", "/volumes/" + objects["volume"])
     path = path.replace("/images/{name}", "/images/" + objects["image"])
+    # A registry on a port nothing listens on: the resolve is refused at once, and no traffic leaves 127/8.
+    path = path.replace("/distribution/{name}", "/distribution/127.0.0.1:1/oa-missing")
     return re.sub(r"\{[^}]*\}", "oa-missing", path)  # objects wharfd never has (swarm's)
 
 
