@@ -10,15 +10,14 @@ import re
 import secrets
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon
-from tests.fixtures.dockerd import DockerDaemon
-from tests.fixtures.registry import Registry, push_blob, push_manifest
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
+from tests.fixtures.registry import Registry, push_blob, push_manifest, tls_registry
 from wharf.containerd.distribution.platform import host
 from wharf.oci import image as oci
 
@@ -130,29 +129,15 @@ def multi_platform(registry: Registry, pushed: tuple[str, str]) -> tuple[str, st
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed")
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
+    with started_dockerd(busybox=False) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture(scope="module")
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     require_binary("docker-registry")
-    trustme = pytest.importorskip("trustme")
-    work: Path = tmp_path_factory.mktemp("inspect-private-registry")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(work / "server.pem"))
-    cert.private_key_pem.write_to_path(str(work / "server.key"))
-    server = Registry(htpasswd=(USER, PASSWORD), tls=(str(work / "server.pem"), str(work / "server.key")))
-    server.start()
-    yield server
-    server.stop()
+    with tls_registry(tmp_path_factory.mktemp("inspect-private-registry"), USER, PASSWORD) as server:
+        yield server
 
 
 def test_an_oci_manifest_resolves_without_platforms(wharf: WharfDaemon, pushed: tuple[str, str]) -> None:

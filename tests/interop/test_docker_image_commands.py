@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 from tests.fixtures.registry import Registry
 
 
@@ -32,15 +32,8 @@ def own_wharf() -> Iterator[WharfDaemon]:
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed")
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox("busybox:latest")
+    with started_dockerd() as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def _api(daemon: WharfDaemon, path: str, method: str = "GET") -> object:

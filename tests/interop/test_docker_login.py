@@ -2,13 +2,12 @@
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.daemon import WharfDaemon
-from tests.fixtures.registry import Registry
+from tests.fixtures.registry import Registry, tls_registry
 
 USER, PASSWORD = "wharfer", "pa55-" + secrets.token_hex(4)
 
@@ -16,16 +15,8 @@ USER, PASSWORD = "wharfer", "pa55-" + secrets.token_hex(4)
 @pytest.fixture(scope="module")
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     require_binary("docker-registry")
-    trustme = pytest.importorskip("trustme")
-    work: Path = tmp_path_factory.mktemp("private-registry")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(work / "server.pem"))
-    cert.private_key_pem.write_to_path(str(work / "server.key"))
-    server = Registry(htpasswd=(USER, PASSWORD), tls=(str(work / "server.pem"), str(work / "server.key")))
-    server.start()
-    yield server
-    server.stop()
+    with tls_registry(tmp_path_factory.mktemp("private-registry"), USER, PASSWORD) as server:
+        yield server
 
 
 def test_login_push_pull(wharf: WharfDaemon, private_registry: Registry) -> None:

@@ -20,21 +20,14 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import WharfDaemon
-from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 from tests.fixtures.oci_layout import write_layout
 
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed")
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox("busybox:latest")
+    with started_dockerd() as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture

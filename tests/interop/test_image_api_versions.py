@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 
 VERSIONS = ("1.41", "1.42", "1.43", "1.44", "1.45", "1.47", "1.48", "1.49", "1.50", "1.51")
 BUSYBOX_CONFIG_1_50 = {"User": "", "Env": None, "Entrypoint": None, "Cmd": ["sh"], "Volumes": None,
@@ -40,15 +40,8 @@ def wharf() -> Iterator[WharfDaemon]:
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed")
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox("busybox:latest")
+    with started_dockerd() as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def _get(socket: str, path: str) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.oci_layout import write_layout
-from tests.fixtures.registry import Registry
+from tests.fixtures.registry import Registry, tls_registry
 from wharf import errdefs
 from wharf.containerd.distribution.auth import Credentials, parse_challenge
 from wharf.containerd.distribution.platform import Platform
@@ -26,24 +26,16 @@ USER, PASSWORD = "wharf", "s3cret-pass"
 def secure_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, str]]:
     require_binary("docker-registry")
     require_binary("skopeo")
-    trustme = pytest.importorskip("trustme")
     work = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(work / "server.pem"))
-    cert.private_key_pem.write_to_path(str(work / "server.key"))
-    ca.cert_pem.write_to_path(str(work / "ca.pem"))
-    server = Registry(htpasswd=(USER, PASSWORD), tls=(str(work / "server.pem"), str(work / "server.key")))
-    server.start()
-    write_rootfs_tar(work / "busybox.tar")
-    write_layout(work / "layout", [(work / "busybox.tar").read_bytes()])
-    import subprocess
+    with tls_registry(work, USER, PASSWORD, "localhost") as server:
+        write_rootfs_tar(work / "busybox.tar")
+        write_layout(work / "layout", [(work / "busybox.tar").read_bytes()])
+        import subprocess
 
-    subprocess.run(["skopeo", "copy", f"--dest-creds={USER}:{PASSWORD}",
-                    "--dest-tls-verify=false", f"oci:{work / 'layout'}:latest",
-                    f"docker://{server.address}/private/busybox:latest"], check=True, capture_output=True)
-    yield server, str(work / "ca.pem")
-    server.stop()
+        subprocess.run(["skopeo", "copy", f"--dest-creds={USER}:{PASSWORD}",
+                        "--dest-tls-verify=false", f"oci:{work / 'layout'}:latest",
+                        f"docker://{server.address}/private/busybox:latest"], check=True, capture_output=True)
+        yield server, str(work / "ca.pem")
 
 
 def _pull(server: Registry, ca: str, content: LocalContentStore, credentials: Credentials) -> None:
