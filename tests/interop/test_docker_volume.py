@@ -29,7 +29,7 @@ def test_named_volume_persists_and_is_shared(wharf: WharfDaemon) -> None:
         assert result.stdout == "kept\n", result.stderr
         mounts = _inspect(wharf, reader)["Mounts"]
         assert mounts == [{"Type": "volume", "Name": volume, "Source": mounts[0]["Source"], "Destination": "/shared",
-                           "Driver": "local", "Mode": "", "RW": False, "Propagation": ""}]
+                           "Driver": "local", "Mode": "ro", "RW": False, "Propagation": ""}]  # as docker.io shows it
         assert mounts[0]["Source"] == f"{wharf.data_root}/volumes/{volume}/_data"
         result = wharf.docker("volume", "rm", volume)
         assert result.returncode != 0 and "volume is in use" in result.stderr

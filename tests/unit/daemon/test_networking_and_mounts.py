@@ -31,7 +31,7 @@ def test_bad_port_bindings(bindings: dict) -> None:
 def test_binds() -> None:
     assert parse_bind("data:/var/lib/x:ro") == {
         "Type": "volume", "Name": "data", "Source": "", "Destination": "/var/lib/x", "Driver": "local",
-        "Mode": "", "RW": False, "Propagation": "", "NoCopy": False}
+        "Mode": "ro", "RW": False, "Propagation": "", "NoCopy": False}
     bind = parse_bind("/srv/www/:/www:rw,Z,rshared")
     assert (bind["Type"], bind["Source"], bind["RW"], bind["Mode"], bind["Propagation"]) == \
         ("bind", "/srv/www", True, "Z,rshared", "rshared")

@@ -56,6 +56,11 @@ def normalise_host_config(host_config: dict[str, Any], runtime: str) -> dict[str
     out = dict(_HOST_CONFIG_DEFAULTS)
     out["Runtime"] = runtime
     out.update({k: v for k, v in host_config.items() if v is not None or k not in out})
+    # The CLI sends -1 and 0 for "not set"; Docker stores (and shows) them as null.
+    if out.get("MemorySwappiness") == -1:
+        out["MemorySwappiness"] = None
+    if isinstance(out.get("PidsLimit"), int) and out["PidsLimit"] <= 0:
+        out["PidsLimit"] = None
     if out.get("NetworkMode") in ("", "default", None):
         out["NetworkMode"] = "bridge"
     if not out.get("ShmSize"):
@@ -82,7 +87,8 @@ def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> 
     env = list(out.get("Env") or [])
     keys = {entry.split("=", 1)[0] for entry in env}
     env += [entry for entry in image_config.get("Env") or [] if entry.split("=", 1)[0] not in keys]
-    out["Env"] = env
+    # Docker takes the image's value (null when it has none) for an empty Env or Volumes.
+    out["Env"] = env or image_config.get("Env")
     labels = dict(image_config.get("Labels") or {})
     labels.update(out.get("Labels") or {})
     out["Labels"] = labels
@@ -99,6 +105,8 @@ def merge_image_config(config: dict[str, Any], image_config: dict[str, Any]) -> 
         volumes = dict(image_config["Volumes"])
         volumes.update(out.get("Volumes") or {})
         out["Volumes"] = volumes
+    elif not out.get("Volumes"):
+        out["Volumes"] = image_config.get("Volumes")
     if not out.get("StopSignal") and image_config.get("StopSignal"):
         out["StopSignal"] = image_config["StopSignal"]
     if not out.get("Healthcheck") and image_config.get("Healthcheck"):

@@ -88,9 +88,15 @@ def summary(record: ContainerRecord) -> dict[str, Any]:
         "State": str(record.state.status),
         "Status": record.state.describe(),
         "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "bridge")},
-        "NetworkSettings": {"Networks": dict((record.network_settings or {}).get("Networks") or {})},
+        "NetworkSettings": {"Networks": {name: _summary_endpoint(endpoint) for name, endpoint
+                                         in ((record.network_settings or {}).get("Networks") or {}).items()}},
         "Mounts": inspect_mounts(record.mount_points),
     }
+
+
+def _summary_endpoint(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """A list entry's endpoint, as moby's container view keeps it: addresses and ids only."""
+    return {**endpoint, "Aliases": None, "DNSNames": None, "Links": None, "DriverOpts": None}
 
 
 def _summary_ports(record: ContainerRecord) -> list[dict[str, Any]]:

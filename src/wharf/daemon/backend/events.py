@@ -35,6 +35,8 @@ class EventBus:
         if kind == "container":
             # The legacy fields old clients still read.
             event.update({"status": action, "id": actor_id, "from": attributes.get("image", "")})
+        elif kind == "image":
+            event.update({"status": action, "id": actor_id})
         self._history.append(event)
         for queue in self._subscribers:
             queue.put_nowait(event)

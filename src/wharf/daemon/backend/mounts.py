@@ -61,8 +61,9 @@ def parse_bind(spec: str) -> dict[str, Any]:
                 "RW": "ro" not in modes, "Propagation": propagation or "rprivate"}
     if "nocopy" in modes and propagation:
         raise _invalid(spec)
+    # A volume's Mode is the mode text as given (ro included), "z" when there is none, as Docker shows it.
     return {"Type": "volume", "Name": source, "Source": "", "Destination": destination, "Driver": "local",
-            "Mode": mode, "RW": "ro" not in modes, "Propagation": "", "NoCopy": "nocopy" in modes}
+            "Mode": ",".join(modes) or "z", "RW": "ro" not in modes, "Propagation": "", "NoCopy": "nocopy" in modes}
 
 
 def parse_mount(mount: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,13 @@ def _network_stats(pid: int) -> dict[str, Any]:
     return networks
 
 
+_BLKIO_KEYS = ("io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+               "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",
+               "io_time_recursive", "sectors_recursive")
+"""moby's BlkioStats: all its lists are always in the answer (null when not read)."""
+_NO_BLKIO: dict[str, Any] = dict.fromkeys(_BLKIO_KEYS)
+
+
 def _v1(cgroup_path: str) -> dict[str, Any]:
     rel = cgroup_path.lstrip("/")
     memory, cpuacct = CGROUP_ROOT / "memory" / rel, CGROUP_ROOT / "cpuacct" / rel
@@ -81,12 +88,6 @@ def _v1(cgroup_path: str) -> dict[str, Any]:
     tick_ns = 1_000_000_000 // _CLOCK_TICKS
     limit = _int(memory / "memory.limit_in_bytes")
     pids_limit = _read(pids / "pids.max").strip()
-    io_bytes = []
-    for line in _read(blkio / "blkio.throttle.io_service_bytes").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and ":" in parts[0]:
-            major, minor = parts[0].split(":")
-            io_bytes.append({"major": int(major), "minor": int(minor), "op": parts[1], "value": int(parts[2])})
     return {
         "cpu_usage": {
             "total_usage": _int(cpuacct / "cpuacct.usage"),
@@ -108,8 +109,21 @@ def _v1(cgroup_path: str) -> dict[str, Any]:
         },
         "pids": {"current": _int(pids / "pids.current"),
                  **({"limit": int(pids_limit)} if pids_limit.isdigit() else {})},
-        "blkio": {"io_service_bytes_recursive": io_bytes or None},
+        # cgroup v1: every list is there, empty when the kernel keeps no such count.
+        "blkio": {**{key: [] for key in _BLKIO_KEYS},
+                  "io_service_bytes_recursive": _blkio_entries(blkio / "blkio.throttle.io_service_bytes"),
+                  "io_serviced_recursive": _blkio_entries(blkio / "blkio.throttle.io_serviced")},
     }
+
+
+def _blkio_entries(path: Path) -> list[dict[str, Any]]:
+    entries = []
+    for line in _read(path).splitlines():
+        parts = line.split()
+        if len(parts) == 3 and ":" in parts[0]:
+            major, minor = parts[0].split(":")
+            entries.append({"major": int(major), "minor": int(minor), "op": parts[1], "value": int(parts[2])})
+    return entries
 
 
 def _v2(cgroup_path: str) -> dict[str, Any]:
@@ -145,7 +159,8 @@ def _v2(cgroup_path: str) -> dict[str, Any]:
         },
         "pids": {"current": _int(group / "pids.current"),
                  **({"limit": int(pids_limit)} if pids_limit.isdigit() else {})},
-        "blkio": {"io_service_bytes_recursive": io_bytes or None},
+        # cgroup v2 has only the bytes; moby leaves the other lists null.
+        "blkio": {**_NO_BLKIO, "io_service_bytes_recursive": io_bytes or None},
     }
 
 
@@ -180,7 +195,7 @@ def to_api(
     cpus = online_cpus()
     if current is None:
         return {"read": rfc3339nano(0), "preread": rfc3339nano(0), "name": name, "id": container_id,
-                "pids_stats": {}, "blkio_stats": {}, "num_procs": 0, "storage_stats": {},
+                "pids_stats": {}, "blkio_stats": dict(_NO_BLKIO), "num_procs": 0, "storage_stats": {},
                 "cpu_stats": _cpu_stats(None, cpus), "precpu_stats": _cpu_stats(None, cpus),
                 "memory_stats": {}}
     return {

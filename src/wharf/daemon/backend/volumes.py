@@ -58,7 +58,7 @@ class VolumeService:
                                   for k, v in labels.items()):
                 continue
             out.append(volume.inspect())
-        return {"Volumes": out, "Warnings": []}
+        return {"Volumes": out, "Warnings": None}  # Docker: null unless a driver warned
 
     def inspect(self, name: str) -> dict[str, Any]:
         return self.store.get(name).inspect()

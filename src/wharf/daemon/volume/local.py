@@ -143,7 +143,7 @@ class VolumeStore:
         except errdefs.NotFound:
             if force:
                 return
-            raise errdefs.NotFound(f"remove {name}: no such volume") from None
+            raise  # Docker looks the volume up first: "get <name>: no such volume"
         users = sorted(self.references.get(name, ()))
         if users:
             raise errdefs.Conflict(f"remove {name}: volume is in use - [{', '.join(users)}]")

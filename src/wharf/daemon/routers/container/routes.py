@@ -19,6 +19,7 @@ from wharf.daemon.routers.container.backend import ContainerBackend
 from wharf.daemon.server.hijack import hijack
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import STDERR, STDOUT, client_gone, frame, stream_content_type
+from wharf.daemon.server.versions import at_least
 from wharf.daemon.server.websocket import WebSocketConnection
 
 log = logging.getLogger("wharfd.attach")
@@ -43,6 +44,19 @@ def _encode_log(entry: LogEntry, tty: bool, timestamps: bool) -> bytes:
     if tty:
         return data
     return frame(STDERR if entry.stream == "stderr" else STDOUT, data)
+
+
+def _with_short_id_aliases(settings: dict[str, Any], record: ContainerRecord) -> dict[str, Any]:
+    """Before API 1.45 the Aliases of a user-defined network's endpoint also held the short id
+    and the hostname (DNSNames holds them since)."""
+    networks = {}
+    for name, endpoint in (settings.get("Networks") or {}).items():
+        if name not in ("bridge", "host", "none") and not name.startswith("container:"):
+            extra = [record.id[:12], record.config.get("Hostname") or ""]
+            aliases = list(endpoint.get("Aliases") or [])
+            endpoint = {**endpoint, "Aliases": aliases + [a for a in dict.fromkeys(extra) if a and a not in aliases]}
+        networks[name] = endpoint
+    return {**settings, "Networks": networks}
 
 
 InspectExtension = Callable[[ContainerRecord, dict[str, Any]], None]
@@ -104,6 +118,10 @@ class ContainerRouter:
         out = container_view.inspect(record)
         for extend in self._inspect_extensions:
             extend(record, out)
+        if bool_value(request, "size") and self._sizes is not None:
+            out["SizeRw"], out["SizeRootFs"] = await self._sizes(record)  # both shown, even when 0
+        if not at_least(api_version(request), "1.45"):
+            out["NetworkSettings"] = _with_short_id_aliases(out["NetworkSettings"], record)
         return json_response(out)
 
     async def start(self, request: web.Request) -> web.Response:

@@ -1,0 +1,185 @@
+"""wharfd's raw Engine API answers compared with the real Docker engine's (Debian's docker.io, API
+1.41), asked the same request at that engine's version: for each case both answers must agree in
+shape (keys, null vs [] vs {}), status and message."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_binary
+from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon, started_with_busybox
+from tests.fixtures.dockerd import DockerDaemon
+
+DOCKER_API = "/v1.41"
+
+
+@pytest.fixture(scope="module")
+def wharf() -> Iterator[WharfDaemon]:
+    require_binary("docker")
+    with started_with_busybox(WharfDaemon()) as daemon:
+        yield daemon
+
+
+@pytest.fixture(scope="module")
+def dockerd() -> Iterator[DockerDaemon]:
+    if not DockerDaemon.available():
+        pytest.skip("dockerd (Debian docker.io) is not installed: nothing to compare with")
+    daemon = DockerDaemon()
+    try:
+        daemon.start()
+        daemon.import_busybox("busybox:latest")
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def _ask(daemon: WharfDaemon | DockerDaemon, method: str, path: str) -> tuple[int, Any]:
+    conn = UnixHTTPConnection(daemon.socket)
+    try:
+        conn.request(method, DOCKER_API + path)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.getheader("Content-Type", "").startswith("application/json") and body.strip():
+        lines = body.splitlines()
+        return response.status, json.loads(body) if len(lines) == 1 else [json.loads(line) for line in lines]
+    return response.status, body
+
+
+def _both(wharf: WharfDaemon, dockerd: DockerDaemon, method: str, path: str) -> tuple[Any, Any]:
+    wharf_status, wharf_body = _ask(wharf, method, path)
+    docker_status, docker_body = _ask(dockerd, method, path)
+    assert wharf_status == docker_status, (wharf_body, docker_body)
+    return wharf_body, docker_body
+
+
+def test_unset_config_and_limits_are_null_as_in_docker(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    name = f"diff-created-{secrets.token_hex(3)}"
+    for daemon in (wharf, dockerd):
+        daemon.docker("create", "--name", name, "--network", "none", "busybox", "true", check=True)
+    try:
+        wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{name}/json")
+        for section, key in (("Config", "Env"), ("Config", "Volumes"),
+                             ("HostConfig", "PidsLimit"), ("HostConfig", "MemorySwappiness")):
+            assert wharf_inspect[section][key] == docker_inspect[section][key], (section, key)
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+def test_volume_list_warnings_are_null_as_in_docker(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    wharf_list, docker_list = _both(wharf, dockerd, "GET", "/volumes")
+    assert set(wharf_list) == set(docker_list)
+    assert wharf_list["Warnings"] == docker_list["Warnings"]
+
+
+def test_removing_an_unknown_volume_says_what_docker_says(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    wharf_error, docker_error = _both(wharf, dockerd, "DELETE", "/volumes/no-such-volume")
+    assert wharf_error == docker_error
+
+
+def test_image_events_carry_the_legacy_fields(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    tag = f"diff-events:{secrets.token_hex(3)}"
+    since = int(time.time()) - 1
+    for daemon in (wharf, dockerd):
+        daemon.docker("tag", "busybox", tag, check=True)
+    until = int(time.time()) + 1
+    filters = urllib.parse.quote(json.dumps({"type": ["image"], "event": ["tag"]}))
+    try:
+        wharf_events, docker_events = _both(wharf, dockerd, "GET",
+                                            f"/events?since={since}&until={until}&filters={filters}")
+        wharf_events = wharf_events if isinstance(wharf_events, list) else [wharf_events]
+        docker_events = docker_events if isinstance(docker_events, list) else [docker_events]
+        assert wharf_events and docker_events
+        assert set(wharf_events[0]) == set(docker_events[0])
+        assert wharf_events[0]["status"] == docker_events[0]["status"] == "tag"
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rmi", tag)
+
+
+@pytest.fixture(scope="module")
+def on_user_network(wharf: WharfDaemon, dockerd: DockerDaemon) -> Iterator[str]:
+    """A running container named the same on both engines, on a user network with an alias."""
+    suffix = secrets.token_hex(3)
+    network, name = f"diff-net-{suffix}", f"diff-netted-{suffix}"
+    try:
+        for daemon in (wharf, dockerd):
+            daemon.docker("network", "create", network, check=True)
+            daemon.docker("run", "-d", "--name", name, "--network", network, "--network-alias", "myalias",
+                          "busybox", "sleep", "300", check=True)
+        yield name
+    finally:
+        for daemon in (wharf, dockerd):  # dockerd leaves a user network's bridge device behind when it stops
+            daemon.docker("rm", "-f", name)
+            daemon.docker("network", "rm", network)
+
+
+def test_inspect_with_size_has_both_sizes(wharf: WharfDaemon, dockerd: DockerDaemon, on_user_network: str) -> None:
+    wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{on_user_network}/json?size=1")
+    for key in ("SizeRw", "SizeRootFs"):
+        assert isinstance(docker_inspect[key], int)
+        assert isinstance(wharf_inspect.get(key), int), key
+
+
+def test_inspect_aliases_hold_the_short_id_before_1_45(wharf: WharfDaemon, dockerd: DockerDaemon,
+                                                       on_user_network: str) -> None:
+    wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{on_user_network}/json")
+
+    def aliases(inspect: dict[str, Any]) -> list[str]:
+        (endpoint,) = inspect["NetworkSettings"]["Networks"].values()
+        own = {inspect["Id"][:12], inspect["Config"]["Hostname"]}
+        return ["<short id>" if alias in own else alias for alias in endpoint["Aliases"]]
+
+    assert aliases(wharf_inspect) == aliases(docker_inspect)
+    status, newer = wharf.request("GET", f"/v1.50/containers/{on_user_network}/json")
+    assert status == 200
+    (endpoint,) = json.loads(newer)["NetworkSettings"]["Networks"].values()
+    assert endpoint["Aliases"] == ["myalias"]  # exactly what create was given, from API 1.45 on
+
+
+def test_listed_endpoints_carry_no_aliases(wharf: WharfDaemon, dockerd: DockerDaemon, on_user_network: str) -> None:
+    filters = urllib.parse.quote(json.dumps({"name": [on_user_network]}))
+    wharf_list, docker_list = _both(wharf, dockerd, "GET", f"/containers/json?filters={filters}")
+    (wharf_endpoint,) = wharf_list[0]["NetworkSettings"]["Networks"].values()
+    (docker_endpoint,) = docker_list[0]["NetworkSettings"]["Networks"].values()
+    for key in ("Aliases", "Links", "DriverOpts"):
+        assert wharf_endpoint[key] == docker_endpoint[key], key
+    assert wharf_endpoint.get("DNSNames") is None  # API 1.44's field; moby's list never fills it
+
+
+def test_stats_blkio_has_dockers_keys(wharf: WharfDaemon, dockerd: DockerDaemon, on_user_network: str) -> None:
+    name = f"diff-stopped-{secrets.token_hex(3)}"
+    for daemon in (wharf, dockerd):
+        daemon.docker("create", "--name", name, "--network", "none", "busybox", "true", check=True)
+    try:
+        wharf_stats, docker_stats = _both(wharf, dockerd, "GET", f"/containers/{on_user_network}/stats?stream=0")
+        assert set(wharf_stats["blkio_stats"]) == set(docker_stats["blkio_stats"])
+        wharf_stopped, docker_stopped = _both(wharf, dockerd, "GET", f"/containers/{name}/stats?stream=0")
+        assert wharf_stopped["blkio_stats"] == docker_stopped["blkio_stats"]  # every list null
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+@pytest.mark.parametrize("spec", ["diffvol:/data", "diffvol:/data:ro", "diffvol:/data:rw,z"])
+def test_named_volume_mode_is_what_was_given(wharf: WharfDaemon, dockerd: DockerDaemon, spec: str) -> None:
+    name = f"diff-volume-{secrets.token_hex(3)}"
+    for daemon in (wharf, dockerd):
+        daemon.docker("create", "--name", name, "--network", "none", "-v", spec, "busybox", "true", check=True)
+    try:
+        wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{name}/json")
+        (wharf_mount,), (docker_mount,) = wharf_inspect["Mounts"], docker_inspect["Mounts"]
+        assert (wharf_mount["Mode"], wharf_mount["RW"]) == (docker_mount["Mode"], docker_mount["RW"])
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+            daemon.docker("volume", "rm", "diffvol")
