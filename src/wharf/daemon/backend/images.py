@@ -503,10 +503,10 @@ _IMAGE_CONFIG_FIELDS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Vol
 _CONTAINER_CONFIG_DEFAULTS = {
     "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
     "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
-    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "Labels": None,
+    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
 }  # fmt: skip
 """A container config's fields moby always shows, with the value shown when unset."""
-_CONTAINER_CONFIG_OPTIONAL = ("ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled", "OnBuild",
+_CONTAINER_CONFIG_OPTIONAL = ("ExposedPorts", "Healthcheck", "ArgsEscaped", "NetworkDisabled",
                               "StopSignal", "StopTimeout", "Shell")
 """The ones it shows only when set (Healthcheck and StopTimeout are pointers: set even when empty)."""
 
