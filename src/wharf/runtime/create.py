@@ -155,7 +155,8 @@ def _run_bootstrap(args: InitArgs, child_sock: socket.socket, cgroup_join: cgrou
         try:
             from wharf.runtime import sync as child_sync
 
-            child_sync.send(child_sock, "error", message=f"wharf-runc: {err}")
+            what = f"importing the container init: {err}" if isinstance(err, ImportError) else str(err)
+            child_sync.send(child_sock, "error", message=f"wharf-runc: {what}")
         finally:
             os._exit(1)
     bootstrap(args, child_sock)
