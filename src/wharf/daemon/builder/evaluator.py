@@ -42,6 +42,11 @@ DEFAULT_SHELL = ["/bin/sh", "-c"]
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+class DockerfileInvalid(errdefs.InvalidArgument):
+    """The Dockerfile itself is refused, before any step runs: Docker answers this with a 400,
+    not inside a 200 build stream, since nothing has been written yet."""
+
+
 class BuildFailed(errdefs.WharfError):
     """A step failed; `code` is the failing command's exit code (0 when not a RUN)."""
 
@@ -108,21 +113,21 @@ def split_stages(nodes: list[Node]) -> tuple[list[Node], list[Stage]]:
         if node.keyword == "from":
             name = node.args[2].lower() if len(node.args) >= 3 and node.args[1].lower() == "as" else ""
             if len(node.args) not in (1, 3) or (len(node.args) == 3 and node.args[1].lower() != "as"):
-                raise errdefs.InvalidArgument(
+                raise DockerfileInvalid(
                     f"dockerfile parse error on line {node.start_line}: FROM requires either one or three "
                     "arguments"
                 )
             stages.append(Stage(len(stages), name, [node]))
         elif not stages:
             if node.keyword != "arg":
-                raise errdefs.InvalidArgument(
+                raise DockerfileInvalid(
                     f"dockerfile parse error on line {node.start_line}: no build stage in current context"
                 )
             meta.append(node)
         else:
             stages[-1].nodes.append(node)
     if not stages:
-        raise errdefs.InvalidArgument("the Dockerfile has no FROM instruction: no build stage in current context")
+        raise DockerfileInvalid("the Dockerfile has no FROM instruction: no build stage in current context")
     return meta, stages
 
 
@@ -157,10 +162,14 @@ class Builder:
 
     async def build(self, context: BuildContext, options: BuildOptions, send: Send) -> str:
         refs = [parse_reference(tag) for tag in options.tags]
+        if not context.dockerfile_text:
+            raise DockerfileInvalid(f"the Dockerfile ({options.dockerfile or 'Dockerfile'}) cannot be empty")
         try:
             dockerfile = parse(context.dockerfile_text)
         except DockerfileSyntaxError as err:
-            raise errdefs.InvalidArgument(str(err)) from None
+            raise DockerfileInvalid(str(err)) from None
+        if not dockerfile.nodes:  # comments, directives or blank lines only
+            raise DockerfileInvalid("failed to parse Dockerfile: file with no instructions")
         run = BuildRun(self, context, options, BuildOutput(send, options.quiet), ShellLexer(dockerfile.escape))
         if options.cache_from:
             run.cache_sources = await resolve_cache_sources(self.images, options.cache_from)

@@ -14,7 +14,7 @@ from aiohttp import web
 from wharf import errdefs
 from wharf.containerd.core.distribution import RegistryAuth
 from wharf.daemon.builder.commit import CommitRequest
-from wharf.daemon.builder.evaluator import BuildFailed, BuildOptions
+from wharf.daemon.builder.evaluator import BuildFailed, BuildOptions, DockerfileInvalid
 from wharf.daemon.builder.run_network import parse_extra_hosts, parse_network_mode
 from wharf.daemon.routers.build.backend import BuildBackend
 from wharf.daemon.routers.common import Route, bool_value, json_body
@@ -110,6 +110,8 @@ class BuildRouter:
         try:
             await self._backend.build(body(), options, stream.send)
         except errdefs.WharfError as err:
+            if isinstance(err, DockerfileInvalid) and not stream.response.prepared:
+                raise  # as Docker: an error before the first line of output is the HTTP answer
             # Errors travel inside the 200 stream, as Docker's builder sends them.
             message = str(err)
             detail: dict[str, Any] = {"message": message}
