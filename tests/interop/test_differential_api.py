@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 
 DOCKER_API = "/v1.41"
 
@@ -29,15 +29,8 @@ def wharf() -> Iterator[WharfDaemon]:
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed: nothing to compare with")
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-        daemon.import_busybox("busybox:latest")
+    with started_dockerd() as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 def _ask(daemon: WharfDaemon | DockerDaemon, method: str, path: str) -> tuple[int, Any]:

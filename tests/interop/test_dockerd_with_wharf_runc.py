@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_binary
-from tests.fixtures.dockerd import DockerDaemon
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 
 WHARF_RUNC = Path(sys.executable).parent / "wharf-runc"
 RUN = ("run", "--runtime", "wharf", "--network", "none")
@@ -28,18 +28,11 @@ RUN = ("run", "--runtime", "wharf", "--network", "none")
 
 @pytest.fixture(scope="module")
 def dockerd() -> Iterator[DockerDaemon]:
-    if not DockerDaemon.available():
-        pytest.skip("dockerd (Debian docker.io) is not installed")
     require_binary("docker")
     if not WHARF_RUNC.exists():
         pytest.skip(f"{WHARF_RUNC} is not installed (pip install -e .)")
-    daemon = DockerDaemon(("--add-runtime", f"wharf={WHARF_RUNC.absolute()}"))
-    try:
-        daemon.start()
-        daemon.import_busybox("busybox:latest")
+    with started_dockerd("--add-runtime", f"wharf={WHARF_RUNC.absolute()}") as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture
