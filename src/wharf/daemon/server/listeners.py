@@ -20,6 +20,18 @@ log = logging.getLogger("wharfd")
 
 DEFAULT_TLS_PORT = 2376
 DEFAULT_PLAIN_PORT = 2375
+SOMAXCONN_PATH = "/proc/sys/net/core/somaxconn"
+
+
+def accept_queue_length() -> int:
+    """The kernel's limit for a listening socket's queue, as Go's listeners take it: a burst of
+    clients while the event loop is busy waits in the queue instead of being refused (a refused
+    non-blocking connect on a unix socket is EAGAIN, which asyncio clients see as ENOTCONN)."""
+    try:
+        with open(SOMAXCONN_PATH) as limit:
+            return max(128, min(int(limit.read()), 65535))
+    except (OSError, ValueError):
+        return 4096
 
 
 @dataclass
@@ -78,7 +90,7 @@ async def _listen_unix(runner: web.AppRunner, path: str, group: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)  # a stale socket of a previous run
-    site = web.UnixSite(runner, path)
+    site = web.UnixSite(runner, path, backlog=accept_queue_length())
     await site.start()
     os.chmod(path, 0o660)
     gid = _socket_group(group) if group else None
@@ -100,6 +112,6 @@ async def _listen_tcp(runner: web.AppRunner, address: str, port: int | None, tls
                     "port controls this host as root !!!", address, port)
     if port is None:
         port = DEFAULT_TLS_PORT if context else DEFAULT_PLAIN_PORT
-    site = web.TCPSite(runner, address, port, ssl_context=context)
+    site = web.TCPSite(runner, address, port, ssl_context=context, backlog=accept_queue_length())
     await site.start()
     log.info("API listening on tcp://%s:%d%s", address, port, " (mutual TLS)" if tls.verify else "")
