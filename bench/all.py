@@ -11,8 +11,9 @@ side's account but Wharf's one MASQUERADE rule per network). `run` is also measu
 engine without any bridge (`--bridge none`: its containers only have loopback). Scale is
 measured with `--many` containers (default 100, half running, half exited; the issue asks 500)
 and `--many-images` images (default: as many; the issue asks 200), each a distinct image
-imported from its own one-file layer. Prints every figure and the ratio wharf/docker. Not a
-test: numbers, not verdicts.
+imported from its own one-file layer; `ps -a` is also timed against the engine's own answers
+replayed at once (bench/replay.py), the docker CLI's share that no engine can go below. Prints
+every figure and the ratio wharf/docker. Not a test: numbers, not verdicts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.engines import DockerEngine, Engine, WharfEngine, pss_kib, rss_kib
+from bench.replay import ReplayingEngine
 
 Figures = dict[str, float]
 
@@ -116,7 +118,23 @@ def measure_shims(engine: Engine, count: int, figures: Figures) -> None:
 def _listing_times(engine: Engine, runs: int, label: str, figures: Figures) -> None:
     some = engine.docker("ps", "-aq", check=True).stdout.split()[0]
     for args in (("ps", "-a"), ("images",), ("inspect", some)):
-        figures[f"{' '.join(args[:1])} with {label}, median (ms)"] = 1000 * _median_of(engine, args, runs)
+        figures[f"{args[0]} with {label}, median (ms)"] = 1000 * _median_of(engine, args, runs)
+    _client_floor(engine, runs, label, figures)
+
+
+def _client_floor(engine: Engine, runs: int, label: str, figures: Figures) -> None:
+    """`ps -a` against the engine's own answers replayed at once: the docker CLI's share alone."""
+    argv, env = engine.docker_argv("ps", "-a")
+    upstream = env["DOCKER_HOST"].removeprefix("unix://")
+    with ReplayingEngine(upstream) as replay:
+        replayed = {**env, "DOCKER_HOST": replay.host}
+
+        def listing() -> None:
+            subprocess.run(argv, env=replayed, check=True, stdout=subprocess.DEVNULL, timeout=60)
+
+        listing()  # fetches the answers once
+        figures[f"ps with {label}, the docker CLI alone (ms)"] = 1000 * statistics.median(
+            _timed(listing) for _ in range(runs))
 
 
 def _one_file_layer(number: int) -> bytes:
