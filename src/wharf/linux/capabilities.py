@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 
 from wharf.linux.libc import check, libc
 from wharf.linux.process import (
@@ -34,8 +35,9 @@ class _Data(ctypes.Structure):
     _fields_ = (("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32))
 
 
+@functools.cache
 def last_cap() -> int:
-    """The highest capability number this kernel knows."""
+    """The highest capability number this kernel knows (read once: each capability set asks)."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             return int(f.read())

@@ -18,7 +18,7 @@ _ARCHES = {
     "SCMP_ARCH_RISCV64": "riscv64",
 }
 EPERM = 1
-_CACHE_FORMAT = "wharf-runc seccomp cache 1"
+_CACHE_FORMAT = "wharf-runc seccomp cache 2"  # 2: programs laid out as a binary tree
 
 
 def action_of(name: str, errno_ret: int | None) -> int:
