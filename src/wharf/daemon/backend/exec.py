@@ -297,11 +297,14 @@ class ExecService:
         finally:
             record.running = False
             record.exited.set()
-        with contextlib.suppress(errdefs.WharfError):
-            await self._supervisor.tasks.delete_exec(record.container_id, record.id)
         with contextlib.suppress(errdefs.NotFound):
             container = self._find_container(record.container_id)
             self._publish(container, "exec_die", record.id, exitCode=str(record.exit_code))
+        # One turn of the loop for the attached client, woken by `exited`, to end its stream before
+        # the shim's bookkeeping is sent: the client's next request waits for that end.
+        await asyncio.sleep(0)
+        with contextlib.suppress(errdefs.WharfError):
+            await self._supervisor.tasks.delete_exec(record.container_id, record.id)
 
     async def start_detached(self, exec_id: str, console_size: tuple[int, int] | None = None) -> None:
         record = self.check_startable(exec_id)
@@ -339,7 +342,8 @@ class ExecService:
                 await client.write(_error_message(DETACHED_MESSAGE, options))
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(record.exited.wait(), EXIT_WAIT_TIMEOUT)
+            async with asyncio.timeout(EXIT_WAIT_TIMEOUT):  # woken straight by `exited`, no task between
+                await record.exited.wait()
 
     async def resize(self, exec_id: str, width: int, height: int) -> None:
         record = self.get(exec_id)
