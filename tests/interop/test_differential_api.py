@@ -176,3 +176,35 @@ def test_named_volume_mode_is_what_was_given(wharf: WharfDaemon, dockerd: Docker
         for daemon in (wharf, dockerd):
             daemon.docker("rm", "-f", name)
             daemon.docker("volume", "rm", "diffvol")
+
+
+@pytest.mark.parametrize("options", [(), ("--privileged",), ("--security-opt", "systempaths=unconfined")],
+                         ids=["default", "privileged", "systempaths-unconfined"])
+def test_masked_and_readonly_paths_are_stored_as_docker_stores_them(
+        wharf: WharfDaemon, dockerd: DockerDaemon, options: tuple[str, ...]) -> None:
+    name = f"diff-paths-{secrets.token_hex(3)}"
+    for daemon in (wharf, dockerd):
+        daemon.docker("create", "--name", name, "--network", "none", *options, "busybox", "true", check=True)
+    try:
+        wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{name}/json")
+        for key in ("MaskedPaths", "ReadonlyPaths"):
+            ours, theirs = wharf_inspect["HostConfig"][key], docker_inspect["HostConfig"][key]
+            assert type(ours) is type(theirs), (key, ours, theirs)
+            if theirs:  # the defaults: Docker 20.10's lists are older, ours follow Docker 28's
+                assert set(theirs) <= set(ours), (key, ours, theirs)
+            else:
+                assert ours == theirs, key
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+@pytest.mark.parametrize("options, masked", [((), True), (("--security-opt", "systempaths=unconfined"), False)])
+def test_systempaths_unconfined_leaves_proc_unmasked(
+        wharf: WharfDaemon, dockerd: DockerDaemon, options: tuple[str, ...], masked: bool) -> None:
+    for daemon in (wharf, dockerd):
+        mounts = daemon.docker("run", "--rm", "--network", "none", *options, "busybox",
+                               "cat", "/proc/self/mountinfo", check=True).stdout
+        targets = {line.split()[4] for line in mounts.splitlines()}
+        assert ("/proc/keys" in targets) is masked, (type(daemon).__name__, sorted(targets))
+        assert ("/proc/sys" in targets) is masked, (type(daemon).__name__, sorted(targets))

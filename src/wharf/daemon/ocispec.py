@@ -294,8 +294,11 @@ def build_spec(
     if host_config.get("Sysctls"):
         linux["sysctl"] = dict(host_config["Sysctls"])
     if not privileged:
-        linux["maskedPaths"] = list(MASKED_PATHS)
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+        # As the host config says (`--security-opt systempaths=unconfined` sends empty lists); a
+        # container created before the defaults were stored in it has none: the defaults.
+        masked, readonly = host_config.get("MaskedPaths"), host_config.get("ReadonlyPaths")
+        linux["maskedPaths"] = list(MASKED_PATHS if masked is None else masked)
+        linux["readonlyPaths"] = list(READONLY_PATHS if readonly is None else readonly)
     seccomp = seccomp_for(security_opts, privileged, caps)
     if seccomp is not None:
         linux["seccomp"] = seccomp

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from wharf import errdefs
+from wharf.daemon.ocispec import MASKED_PATHS, READONLY_PATHS
 
 # Keys of a container Config that are always present in `docker inspect` (null when unset).
 _CONFIG_DEFAULTS: dict[str, Any] = {
@@ -67,6 +68,12 @@ def normalise_host_config(host_config: dict[str, Any], runtime: str) -> dict[str
         out["ShmSize"] = 67108864
     if not out.get("RestartPolicy") or not out["RestartPolicy"].get("Name"):
         out["RestartPolicy"] = {"Name": "no", "MaximumRetryCount": 0}
+    if not out["Privileged"]:
+        # Stored, as Docker stores them, so that inspect shows what the container gets.
+        if out["MaskedPaths"] is None:
+            out["MaskedPaths"] = list(MASKED_PATHS)
+        if out["ReadonlyPaths"] is None:
+            out["ReadonlyPaths"] = list(READONLY_PATHS)
     if not out.get("LogConfig") or not out["LogConfig"].get("Type"):
         # The CLI sends `--log-opt`s with an empty Type: keep them for the default driver.
         given = out.get("LogConfig") if isinstance(out.get("LogConfig"), dict) else {}
