@@ -208,3 +208,20 @@ def test_systempaths_unconfined_leaves_proc_unmasked(
         targets = {line.split()[4] for line in mounts.splitlines()}
         assert ("/proc/keys" in targets) is masked, (type(daemon).__name__, sorted(targets))
         assert ("/proc/sys" in targets) is masked, (type(daemon).__name__, sorted(targets))
+
+
+@pytest.mark.parametrize("method, action", [("POST", "kill"), ("POST", "pause"), ("POST", "unpause"), ("GET", "top")])
+def test_acting_on_a_stopped_container_says_what_docker_says(
+        wharf: WharfDaemon, dockerd: DockerDaemon, method: str, action: str) -> None:
+    name = f"diff-stopped-{secrets.token_hex(3)}"
+    ids = {}
+    for daemon in (wharf, dockerd):
+        ids[type(daemon)] = daemon.docker("create", "--name", name, "--network", "none", "busybox", "true",
+                                          check=True).stdout.strip()
+    try:
+        wharf_error, docker_error = _both(wharf, dockerd, method, f"/containers/{name}/{action}")
+        assert wharf_error["message"].replace(ids[WharfDaemon], "ID") == \
+            docker_error["message"].replace(ids[DockerDaemon], "ID")
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)

@@ -75,7 +75,7 @@ def test_exec_in_a_stopped_container_is_a_conflict(wharf: WharfDaemon) -> None:
         result = wharf.docker("exec", name, "true")
         assert result.returncode != 0
         container_id = wharf.docker("inspect", "-f", "{{.Id}}", name, check=True).stdout.strip()
-        assert f"container {container_id} is not running" in result.stderr
+        assert f"Container {container_id} is not running" in result.stderr
         status, body = wharf.request("POST", f"/containers/{name}/exec", json.dumps({"Cmd": ["true"]}).encode(),
                                      {"Content-Type": "application/json"})
         assert status == 409

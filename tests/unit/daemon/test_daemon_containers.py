@@ -197,7 +197,7 @@ def test_stop_kill_rm_and_list() -> None:
         assert body["message"] == ('cannot remove container "/sleeper": container is running: stop the '
                                    "container before removing or force remove")
         status, body, _ = await h.request("POST", f"/containers/{idle}/kill")
-        assert status == 409 and body["message"] == f"Container {idle} is not running"
+        assert status == 409 and body["message"] == f"Cannot kill container: {idle}: Container {idle} is not running"
         status, _, _ = await h.request("POST", f"/containers/{idle}/stop")
         assert status == 304
 

@@ -62,7 +62,7 @@ class ContainerControl(ContainerServiceBase):
         record = self.get(ref)
         number = ocispec.stop_signal_number(signal or "SIGKILL")
         if not record.state.running:
-            raise errdefs.Conflict(f"Container {record.id} is not running")
+            raise errdefs.Conflict(f"Cannot kill container: {ref}: Container {record.id} is not running")
         if number != signals.SIGKILL:
             await self._supervisor.tasks.kill(record.id, number)
             self._publish(record, "kill", signal=str(number))
@@ -96,7 +96,8 @@ class ContainerControl(ContainerServiceBase):
         record = self.get(ref)
         async with self._lock(record.id):
             if record.state.status is not Status.PAUSED:
-                raise errdefs.Conflict(f"Container {record.id} is not paused")
+                # moby answers this one with a bare error: HTTP 500, not a conflict.
+                raise errdefs.System(f"Container {record.id} is not paused")
             await self._supervisor.tasks.resume(record.id)
             record.state.status = Status.RUNNING
             records.save(record)

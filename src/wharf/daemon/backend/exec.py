@@ -138,7 +138,7 @@ def _check_running(record: ContainerRecord) -> None:
     if record.state.status is Status.PAUSED:
         raise errdefs.Conflict(f"container {record.id} is paused, unpause the container before exec")
     if record.state.status is not Status.RUNNING:
-        raise errdefs.Conflict(f"container {record.id} is not running")
+        raise errdefs.Conflict(f"Container {record.id} is not running")
 
 
 class ExecService:

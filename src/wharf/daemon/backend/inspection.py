@@ -33,7 +33,7 @@ class InspectionService:
     async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
         record = self._find(ref)
         if not record.state.running:
-            raise errdefs.Conflict(f"container {record.id} is not running")
+            raise errdefs.Conflict(f"Container {record.id} is not running")
         pids = await self._supervisor.tasks.pids(record.id)
         return await top(pids, ps_args)
 
