@@ -5,74 +5,86 @@ with it the scale figures tell the engine's time from the client's.
 
     with ReplayingEngine(upstream_socket) as replay:
         subprocess.run(["docker", "-H", replay.host, "ps", "-a"])
+
+The server is a process of its own (`python -m bench.replay UPSTREAM SOCKET`): a thread of the
+bench would wait for the interpreter lock whenever another of the bench's threads holds it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
-import threading
+import time
 from types import TracebackType
 
 import aiohttp
 from aiohttp import web
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "date"}
+_START_TIMEOUT = 10.0
 
 
 class ReplayingEngine:
     def __init__(self, upstream_socket: str) -> None:
         self._upstream = upstream_socket
+        self._directory = ""
+        self._server: subprocess.Popen[bytes] | None = None
+        self.socket = ""
+        self.host = ""
+
+    def __enter__(self) -> ReplayingEngine:
         self._directory = tempfile.mkdtemp(prefix="wharf-replay-")
         self.socket = os.path.join(self._directory, "replay.sock")
         self.host = f"unix://{self.socket}"
-        self._answers: dict[tuple[str, str], tuple[int, list[tuple[str, str]], bytes]] = {}
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._stopping: asyncio.Event | None = None
-
-    def __enter__(self) -> ReplayingEngine:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the replaying engine did not start")
+        self._server = subprocess.Popen([sys.executable, "-m", "bench.replay", self._upstream, self.socket])
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not os.path.exists(self.socket):
+            if self._server.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("the replaying engine did not start")
+            time.sleep(0.02)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join(10)
-        for leftover in (self.socket,):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-        os.rmdir(self._directory)
+        if self._server is not None:
+            self._server.terminate()
+            self._server.wait(10)
+            self._server = None
+        shutil.rmtree(self._directory, ignore_errors=True)
 
-    def _serve(self) -> None:
-        self._loop.run_until_complete(self._run())
-        self._loop.close()
 
-    async def _run(self) -> None:
-        self._stopping = asyncio.Event()
-        connector = aiohttp.UnixConnector(path=self._upstream)
-        async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as upstream:
-            app = web.Application()
-            app.router.add_route("*", "/{tail:.*}", lambda request: self._answer(request, upstream))
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.UnixSite(runner, self.socket).start()
-            self._ready.set()
-            await self._stopping.wait()
-            await runner.cleanup()
+def serve(upstream_socket: str, socket_path: str) -> None:
+    answers: dict[tuple[str, str], tuple[int, list[tuple[str, str]], bytes]] = {}
+    upstream: aiohttp.ClientSession | None = None
 
-    async def _answer(self, request: web.Request, upstream: aiohttp.ClientSession) -> web.Response:
+    async def answer(request: web.Request) -> web.Response:
+        nonlocal upstream
         if request.method not in ("GET", "HEAD"):
             return web.json_response({"message": "the replaying engine only reads"}, status=405)
         key = (request.method, request.path_qs)
-        if key not in self._answers:
+        if key not in answers:
+            if upstream is None:
+                upstream = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=upstream_socket),
+                                                 auto_decompress=False)
             async with upstream.request(request.method, "http://engine" + request.path_qs) as response:
                 headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP]
-                self._answers[key] = (response.status, headers, await response.read())
-        status, headers, body = self._answers[key]
+                answers[key] = (response.status, headers, await response.read())
+        status, headers, body = answers[key]
         return web.Response(status=status, headers=headers, body=body if request.method == "GET" else None)
+
+    async def close_upstream(_: web.Application) -> None:
+        if upstream is not None:
+            await upstream.close()
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    app.on_cleanup.append(close_upstream)
+    web.run_app(app, path=socket_path, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2])
