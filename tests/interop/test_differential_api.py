@@ -225,3 +225,12 @@ def test_acting_on_a_stopped_container_says_what_docker_says(
     finally:
         for daemon in (wharf, dockerd):
             daemon.docker("rm", "-f", name)
+
+
+def test_info_at_api_141_has_the_fields_docker_has(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    wharf_info, docker_info = _both(wharf, dockerd, "GET", "/info")
+    for key in ("BridgeNfIptables", "BridgeNfIp6tables"):
+        assert isinstance(wharf_info[key], bool) and isinstance(docker_info[key], bool), key
+    assert set(wharf_info["RegistryConfig"]) == set(docker_info["RegistryConfig"])
+    for key in ("ContainerdCommit", "RuncCommit", "InitCommit"):
+        assert set(wharf_info[key]) == set(docker_info[key]), key

@@ -73,3 +73,19 @@ def test_info_counts() -> None:
         assert body["Swarm"]["LocalNodeState"] == "inactive"
 
     run(scenario)
+
+
+def test_info_fields_follow_the_api_version_asked() -> None:
+    async def scenario(h: Harness) -> None:
+        _, newest, _ = await h.request("GET", "/v1.51/info")
+        _, at_149, _ = await h.request("GET", "/v1.49/info")
+        _, at_148, _ = await h.request("GET", "/v1.48/info")
+        assert "BridgeNfIptables" not in newest and "BridgeNfIp6tables" not in newest
+        assert at_149["BridgeNfIptables"] is False and at_149["BridgeNfIp6tables"] is False
+        for body in (newest, at_149):
+            assert "AllowNondistributableArtifactsCIDRs" not in body["RegistryConfig"]
+            assert "Expected" not in body["ContainerdCommit"]
+        assert at_148["RegistryConfig"]["AllowNondistributableArtifactsCIDRs"] is None
+        assert at_148["RuncCommit"] == {"ID": "", "Expected": ""}
+
+    run(scenario)

@@ -100,9 +100,7 @@ class SystemService:
             "NEventsListener": self._events.listeners, "KernelVersion": platform.release(),
             "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
             "Architecture": platform.machine(), "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None,
-                               "AllowNondistributableArtifactsHostnames": None,
-                               "InsecureRegistryCIDRs": ["127.0.0.0/8", "::1/128"], "IndexConfigs": {
+            "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8", "::1/128"], "IndexConfigs": {
                                    "docker.io": {"Name": "docker.io", "Mirrors": [], "Secure": True,
                                                  "Official": True}}, "Mirrors": None},
             "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(), "GenericResources": None,

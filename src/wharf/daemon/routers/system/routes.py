@@ -13,11 +13,23 @@ from aiohttp import web
 from wharf import errdefs
 from wharf.daemon.backend.container_view import parse_filters
 from wharf.daemon.backend.events import matches_filters
-from wharf.daemon.routers.common import Route, filters_value
+from wharf.daemon.routers.common import Route, api_version, filters_value
 from wharf.daemon.routers.system.backend import SystemBackend
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import DISCONNECT_CHECK_SECONDS, client_gone
-from wharf.daemon.server.versions import MAX_API_VERSION
+from wharf.daemon.server.versions import MAX_API_VERSION, at_least
+
+
+def _info_for_version(info: dict[str, Any], version: str) -> dict[str, Any]:
+    """`/info` with the fields older API versions still carry, as Docker 28 answers them."""
+    if not at_least(version, "1.50"):
+        info["BridgeNfIptables"] = info["BridgeNfIp6tables"] = False  # always false since Docker 28.0
+    if not at_least(version, "1.49"):
+        info["RegistryConfig"] = {"AllowNondistributableArtifactsCIDRs": None,
+                                  "AllowNondistributableArtifactsHostnames": None, **info["RegistryConfig"]}
+        for key in ("ContainerdCommit", "RuncCommit", "InitCommit"):
+            info[key] = {**info[key], "Expected": info[key]["ID"]}
+    return info
 
 
 def _ping_headers() -> dict[str, str]:
@@ -71,7 +83,7 @@ class SystemRouter:
         return json_response(self._backend.version())
 
     async def info(self, request: web.Request) -> web.Response:
-        return json_response(await self._backend.info())
+        return json_response(_info_for_version(await self._backend.info(), api_version(request)))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         filters = parse_filters(filters_value(request))
