@@ -101,10 +101,23 @@ def test_exec_unknown_user_is_refused(wharf: WharfDaemon, running: str) -> None:
 def test_exec_create_refuses_fields_of_the_wrong_type(wharf: WharfDaemon, running: str) -> None:
     headers = {"Content-Type": "application/json"}
     for body, words in (({"Cmd": ["true"], "User": 5}, "ExecOptions.User of type string"),
-                        ({"Cmd": ["true"], "Env": "A=1"}, "ExecOptions.Env of type array"),
-                        ({"Cmd": ["true"], "Env": [1]}, "ExecOptions.Env of type string")):
+                        ({"Cmd": ["true"], "Env": "A=1"}, "string into Go struct field ExecOptions.Env of type []string"),
+                        ({"Cmd": ["true"], "Env": [1]}, "number into Go struct field ExecOptions.Env of type string"),
+                        ({"Cmd": ["true"], "Env": [True]}, "bool into Go struct field ExecOptions.Env of type string")):
         status, answer = wharf.request("POST", f"/containers/{running}/exec", json.dumps(body).encode(), headers)
         assert status == 400 and words in json.loads(answer)["message"], (body, answer)
+
+
+def test_a_null_env_entry_is_accepted_as_go_reads_it(wharf: WharfDaemon, running: str) -> None:
+    body = {"Cmd": ["sh", "-c", "echo $A"], "Env": [None, "A=set"], "AttachStdout": True}
+    status, answer = wharf.request("POST", f"/containers/{running}/exec", json.dumps(body).encode(),
+                                   {"Content-Type": "application/json"})
+    assert status == 201, answer
+    client = docker.APIClient(base_url=wharf.host)
+    try:
+        assert client.exec_start(json.loads(answer)["Id"]) == b"set\n"
+    finally:
+        client.close()
 
 
 def test_unknown_exec_is_not_found(wharf: WharfDaemon) -> None:

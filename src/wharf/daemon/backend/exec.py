@@ -205,9 +205,8 @@ class ExecService:
             cmd = [cmd]
         if not cmd or not isinstance(cmd, list):
             raise errdefs.InvalidArgument("No exec command specified")
-        if not all(isinstance(entry, str) for entry in body.get("Env") or []):
-            raise errdefs.InvalidArgument("json: cannot unmarshal number into Go struct field ExecOptions.Env of type string")
-        body = {**body, "Cmd": cmd}
+        # The route checked the entries' types; a null one is Go's "", an empty entry: left out.
+        body = {**body, "Cmd": cmd, "Env": [entry for entry in body.get("Env") or [] if entry]}
         _check_running(container)
         self._forget_removed_containers()
         exec_id = secrets.token_hex(32)

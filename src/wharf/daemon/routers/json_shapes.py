@@ -8,7 +8,9 @@ from typing import Any
 from wharf import errdefs
 
 STRING_MAP = "map[string]string"
-_GO_NAMES = {str: "string", bool: "bool", int: "int", dict: "object", list: "array", STRING_MAP: STRING_MAP}
+STRING_LIST = "[]string"
+_GO_NAMES = {str: "string", bool: "bool", int: "int", dict: "object", list: "array", STRING_MAP: STRING_MAP,
+             STRING_LIST: STRING_LIST}
 
 
 def _json_name(value: Any) -> str:
@@ -24,6 +26,8 @@ def _json_name(value: Any) -> str:
 def _fits(value: Any, expected: Any) -> bool:
     if expected == STRING_MAP:
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if expected == STRING_LIST:
+        return isinstance(value, list)  # the elements are checked one by one, with their own words
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, expected)
@@ -41,6 +45,15 @@ def require_types(body: dict[str, Any], fields: dict[str, Any], struct: str) -> 
     """`fields`: name → str, bool, int, dict, list or STRING_MAP; null is always accepted."""
     for name, expected in fields.items():
         value = body.get(name)
+        if expected == STRING_LIST and isinstance(value, list):
+            # Go reads a null element as "" and names the element's type, not the list's.
+            for item in value:
+                if item is not None and not isinstance(item, str):
+                    raise errdefs.InvalidArgument(
+                        f"json: cannot unmarshal {_json_name(item)} into Go struct field {struct}.{name} "
+                        "of type string"
+                    )
+            continue
         if value is not None and not _fits(value, expected):
             raise errdefs.InvalidArgument(
                 f"json: cannot unmarshal {_json_name(value)} into Go struct field {struct}.{name} "

@@ -10,7 +10,7 @@ from wharf import errdefs
 from wharf.daemon.backend.exec import console_size_of
 from wharf.daemon.routers.common import Route, api_version, int_value, json_body
 from wharf.daemon.routers.exec.backend import ExecBackend
-from wharf.daemon.routers.json_shapes import require_types
+from wharf.daemon.routers.json_shapes import STRING_LIST, require_types
 from wharf.daemon.server.hijack import hijack
 from wharf.daemon.server.responses import json_response
 from wharf.daemon.server.streams import stream_content_type
@@ -18,7 +18,7 @@ from wharf.daemon.server.streams import stream_content_type
 log = logging.getLogger("wharfd.exec")
 
 _EXEC_OPTIONS = {"User": str, "Privileged": bool, "Tty": bool, "AttachStdin": bool, "AttachStdout": bool,
-                 "AttachStderr": bool, "DetachKeys": str, "Env": list, "WorkingDir": str}
+                 "AttachStderr": bool, "DetachKeys": str, "Env": STRING_LIST, "WorkingDir": str}
 """The fields of moby's ExecOptions whose type the exec relies on (Cmd may be a string or a list)."""
 
 
