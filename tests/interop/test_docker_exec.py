@@ -103,7 +103,10 @@ def test_exec_create_refuses_fields_of_the_wrong_type(wharf: WharfDaemon, runnin
     for body, words in (({"Cmd": ["true"], "User": 5}, "ExecOptions.User of type string"),
                         ({"Cmd": ["true"], "Env": "A=1"}, "string into Go struct field ExecOptions.Env of type []string"),
                         ({"Cmd": ["true"], "Env": [1]}, "number into Go struct field ExecOptions.Env of type string"),
-                        ({"Cmd": ["true"], "Env": [True]}, "bool into Go struct field ExecOptions.Env of type string")):
+                        ({"Cmd": ["true"], "Env": [True]}, "bool into Go struct field ExecOptions.Env of type string"),
+                        ({"Cmd": ["echo", 1]}, "number into Go struct field ExecOptions.Cmd of type string"),
+                        ({"Cmd": "true"}, "string into Go struct field ExecOptions.Cmd of type []string"),
+                        ({"Cmd": {"a": 1}}, "object into Go struct field ExecOptions.Cmd of type []string")):
         status, answer = wharf.request("POST", f"/containers/{running}/exec", json.dumps(body).encode(), headers)
         assert status == 400 and words in json.loads(answer)["message"], (body, answer)
 

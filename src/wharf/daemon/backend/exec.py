@@ -201,8 +201,6 @@ class ExecService:
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("exec config cannot be empty")
         cmd = body.get("Cmd")
-        if isinstance(cmd, str):
-            cmd = [cmd]
         if not cmd or not isinstance(cmd, list):
             raise errdefs.InvalidArgument("No exec command specified")
         # The route checked the entries' types; a null one is Go's "", an empty entry: left out.
@@ -225,11 +223,19 @@ class ExecService:
         return exec_id
 
     async def _register(self, record: ExecRecord, container: ContainerRecord, body: dict[str, Any]) -> None:
-        process = build_exec_process(await self._spec_of(container), container.config, body)
-        user = str(body.get("User") or container.config.get("User") or "")
-        info = await self._supervisor.tasks.exec(
-            container.id, record.id, process, stdin=record.attach_stdin, terminal=record.tty, user=user,
-        )  # fmt: skip
+        try:
+            process = build_exec_process(await self._spec_of(container), container.config, body)
+            user = str(body.get("User") or container.config.get("User") or "")
+            info = await self._supervisor.tasks.exec(
+                container.id, record.id, process, stdin=record.attach_stdin, terminal=record.tty, user=user,
+            )  # fmt: skip
+        except (errdefs.WharfError, asyncio.CancelledError):
+            raise
+        except Exception as err:
+            # A fault of ours is still the start's failure, told to the client in the stream it
+            # is already reading (raised bare, it would end the hijacked connection unexplained).
+            log.exception("exec %s: registration failed", record.id)
+            raise errdefs.System(f"exec failed: {err}") from err
         record.attach_socket = info.attach_socket
 
     def check_startable(self, exec_id: str) -> ExecRecord:

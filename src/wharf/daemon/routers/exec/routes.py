@@ -17,9 +17,11 @@ from wharf.daemon.server.streams import stream_content_type
 
 log = logging.getLogger("wharfd.exec")
 
-_EXEC_OPTIONS = {"User": str, "Privileged": bool, "Tty": bool, "AttachStdin": bool, "AttachStdout": bool,
-                 "AttachStderr": bool, "DetachKeys": str, "Env": STRING_LIST, "WorkingDir": str}
-"""The fields of moby's ExecOptions whose type the exec relies on (Cmd may be a string or a list)."""
+_EXEC_OPTIONS = {"Cmd": STRING_LIST, "User": str, "Privileged": bool, "Tty": bool, "AttachStdin": bool,
+                 "AttachStdout": bool, "AttachStderr": bool, "DetachKeys": str, "Env": STRING_LIST,
+                 "WorkingDir": str}
+"""The fields of moby's ExecOptions whose type the exec relies on (Cmd is a []string there, not a
+StrSlice: a bare string is refused, as Docker refuses it)."""
 
 
 class ExecRouter:
