@@ -311,6 +311,8 @@ def test_sdk_wrong_types_and_unknown_fields(client: docker.DockerClient) -> None
         ({"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 5}]}, "soft limit (10) for nofile is higher"),
         ({"CapAdd": 5}, "cannot unmarshal number into Go struct field"),
         ({"Privileged": "yes"}, "cannot unmarshal string into Go struct field"),
+        ({"MaskedPaths": "/proc/kcore"}, "cannot unmarshal string into Go struct field"),
+        ({"ReadonlyPaths": [5]}, "cannot unmarshal number into Go struct field"),
     ],
 )
 def test_sdk_bad_host_config_is_a_400_and_creates_nothing(client: docker.DockerClient, host_config: dict,

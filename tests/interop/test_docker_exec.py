@@ -111,14 +111,14 @@ def test_exec_create_refuses_fields_of_the_wrong_type(wharf: WharfDaemon, runnin
         assert status == 400 and words in json.loads(answer)["message"], (body, answer)
 
 
-def test_a_null_env_entry_is_accepted_as_go_reads_it(wharf: WharfDaemon, running: str) -> None:
-    body = {"Cmd": ["sh", "-c", "echo $A"], "Env": [None, "A=set"], "AttachStdout": True}
+def test_null_env_and_cmd_entries_are_accepted_as_go_reads_them(wharf: WharfDaemon, running: str) -> None:
+    body = {"Cmd": ["sh", "-c", 'echo "$A[$1]"', None, None], "Env": [None, "A=set"], "AttachStdout": True}
     status, answer = wharf.request("POST", f"/containers/{running}/exec", json.dumps(body).encode(),
                                    {"Content-Type": "application/json"})
     assert status == 201, answer
     client = docker.APIClient(base_url=wharf.host)
     try:
-        assert client.exec_start(json.loads(answer)["Id"]) == b"set\n"
+        assert client.exec_start(json.loads(answer)["Id"]) == b"set[]\n"  # $1 is the empty string
     finally:
         client.close()
 

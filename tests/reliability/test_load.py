@@ -12,8 +12,11 @@ import signal
 import socket
 import time
 
+import pytest
+
 from bench.load import ProcessFigures, run_load
 from tests.fixtures.daemon import WharfDaemon
+from wharf.daemon.server.listeners import accept_queue_length
 
 CLIENTS = int(os.environ.get("WHARF_LOAD_CLIENTS", "200"))
 SECONDS = float(os.environ.get("WHARF_LOAD_SECONDS", "15"))
@@ -66,6 +69,8 @@ def _connect_without_waiting(path: str) -> socket.socket | None:
 
 
 def test_a_burst_of_connections_while_wharfd_is_busy_is_queued_not_refused(wharf: WharfDaemon) -> None:
+    if accept_queue_length() <= BURST:
+        pytest.skip(f"net.core.somaxconn is {accept_queue_length()}: the kernel allows no queue of {BURST}")
     assert wharf.process is not None
     pid = wharf.process.pid
     connected: list[socket.socket] = []

@@ -27,6 +27,7 @@ OPERATORS = {
 _FLTATR_CTL_NNP = 3  # libseccomp would set no_new_privs itself otherwise
 _FLTATR_CTL_OPTIMIZE = 8
 _OPTIMIZE_BINARY_TREE = 2
+_TREE_MIN_RULES = 8  # fewer rules gain nothing from a tree
 
 
 _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
@@ -96,11 +97,7 @@ class Filter:
         if not self._ctx:
             raise OSError(errno.EINVAL, "seccomp_init failed (bad default action?)")
         _check(self._lib.seccomp_attr_set(self._ctx, _FLTATR_CTL_NNP, 0), "attr_set")
-        # The syscalls sorted into a binary tree instead of a chain: the same decisions, but the
-        # kernel checks a new filter by running it for every syscall number, which for Docker's
-        # profile is 0.8 ms of each exec and create as a chain and 0.3 ms as a tree. A libseccomp
-        # before 2.5 refuses the attribute and keeps its chain.
-        self._lib.seccomp_attr_set(self._ctx, _FLTATR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
+        self._rules = 0
         self._program: _SockFprog | None = None
 
     def add_arch(self, name: str) -> None:
@@ -120,11 +117,19 @@ class Filter:
         """args: (index, operator, value, value_two), all of which must match (AND)."""
         array = (ArgCmp * max(len(args), 1))(*(ArgCmp(i, op, a, b) for i, op, a, b in args))
         _check(self._lib.seccomp_rule_add_array(self._ctx, action, syscall, len(args), array), "rule_add")
+        self._rules += 1
 
     def compile(self) -> Filter:
         """Make the BPF program now, so that `load` is one prctl. libseccomp's own load compiles
         first (~7 ms for Docker's profile): done then, it would fall between the container's start
         and its exec."""
+        if self._rules > _TREE_MIN_RULES:
+            # The syscalls sorted into a binary tree instead of a chain: the same decisions, but
+            # the kernel checks a new filter by running it for every syscall number, which for
+            # Docker's profile is 0.8 ms of each exec and create as a chain and 0.3 ms as a tree.
+            # Only for filters with rules, as runc does: libseccomp before 2.5.4 makes a tree with
+            # none that kills every syscall. A libseccomp before 2.5 refuses the attribute.
+            self._lib.seccomp_attr_set(self._ctx, _FLTATR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
         fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
         try:
             _check(self._lib.seccomp_export_bpf(self._ctx, fd), "export_bpf")

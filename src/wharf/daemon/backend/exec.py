@@ -136,7 +136,7 @@ def console_size_of(body: dict[str, Any]) -> tuple[int, int] | None:
 
 def _check_running(record: ContainerRecord) -> None:
     if record.state.status is Status.PAUSED:
-        raise errdefs.Conflict(f"container {record.id} is paused, unpause the container before exec")
+        raise errdefs.Conflict(f"Container {record.id} is paused, unpause the container before exec")
     if record.state.status is not Status.RUNNING:
         raise errdefs.Conflict(f"Container {record.id} is not running")
 
@@ -203,7 +203,9 @@ class ExecService:
         cmd = body.get("Cmd")
         if not cmd or not isinstance(cmd, list):
             raise errdefs.InvalidArgument("No exec command specified")
-        # The route checked the entries' types; a null one is Go's "", an empty entry: left out.
+        # The route checked the entries' types; a null one is Go's "": an argument, an empty Env
+        # entry (left out).
+        cmd = ["" if argument is None else argument for argument in cmd]
         body = {**body, "Cmd": cmd, "Env": [entry for entry in body.get("Env") or [] if entry]}
         _check_running(container)
         self._forget_removed_containers()

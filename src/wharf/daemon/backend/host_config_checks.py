@@ -26,7 +26,7 @@ _HOST_CONFIG_TYPES: dict[str, str] = {
     "CapDrop": _LIST, "Binds": _LIST, "Ulimits": _LIST, "Devices": _LIST, "GroupAdd": _LIST,
     "SecurityOpt": _LIST, "Dns": _LIST, "DnsOptions": _LIST, "DnsSearch": _LIST, "ExtraHosts": _LIST,
     "Mounts": _LIST, "Tmpfs": _DICT, "Sysctls": _DICT, "PortBindings": _DICT, "RestartPolicy": _DICT,
-    "LogConfig": _DICT,
+    "LogConfig": _DICT, "MaskedPaths": _LIST, "ReadonlyPaths": _LIST,
 }  # fmt: skip
 _CONFIG_TYPES: dict[str, str] = {
     "Hostname": _STR, "Domainname": _STR, "User": _STR, "Tty": _BOOL, "OpenStdin": _BOOL,
@@ -84,11 +84,12 @@ def check_types(config: dict[str, Any], host_config: dict[str, Any]) -> None:
                 raise errdefs.InvalidArgument(
                     f"json: cannot unmarshal {_json_type(item)} into Go struct field HostConfig.{key} of type object"
                 )
-    for key in ("CapAdd", "CapDrop", "GroupAdd", "SecurityOpt", "Binds"):
-        if any(not isinstance(item, str) for item in host_config.get(key) or []):
-            raise errdefs.InvalidArgument(
-                f"json: cannot unmarshal number into Go struct field HostConfig.{key} of type string"
-            )
+    for key in ("CapAdd", "CapDrop", "GroupAdd", "SecurityOpt", "Binds", "MaskedPaths", "ReadonlyPaths"):
+        for item in host_config.get(key) or []:
+            if not isinstance(item, str):
+                raise errdefs.InvalidArgument(
+                    f"json: cannot unmarshal {_json_type(item)} into Go struct field HostConfig.{key} of type string"
+                )
 
 
 def _cpu_list(text: str, what: str) -> set[int]:

@@ -59,4 +59,3 @@ def require_types(body: dict[str, Any], fields: dict[str, Any], struct: str) -> 
                 f"json: cannot unmarshal {_json_name(value)} into Go struct field {struct}.{name} "
                 f"of type {_GO_NAMES[expected]}"
             )
-
