@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 REGISTRY_CLIENT = ("aiohttp", "wharf.containerd.distribution.registry", "wharf.containerd.distribution.auth",
-                   "wharf.containerd.distribution.pull", "wharf.containerd.distribution.push")
+                   "wharf.containerd.distribution.pull", "wharf.containerd.distribution.push",
+                   "wharf.containerd.distribution.search")
 
 
 def _loaded_by(code: str, candidates: tuple[str, ...]) -> list[str]:

@@ -2207,6 +2207,11 @@ class DistributionStub:
                 request_serializer=wharf_dot_api_dot_containerd__pb2.ResolveRequest.SerializeToString,
                 response_deserializer=wharf_dot_api_dot_containerd__pb2.ResolveResponse.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/wharf.containerd.v1.Distribution/Search',
+                request_serializer=wharf_dot_api_dot_containerd__pb2.SearchRequest.SerializeToString,
+                response_deserializer=wharf_dot_api_dot_containerd__pb2.SearchResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServicer:
@@ -2236,6 +2241,12 @@ class DistributionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Search(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -2258,6 +2269,11 @@ def add_DistributionServicer_to_server(servicer, server):
                     servicer.Resolve,
                     request_deserializer=wharf_dot_api_dot_containerd__pb2.ResolveRequest.FromString,
                     response_serializer=wharf_dot_api_dot_containerd__pb2.ResolveResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=wharf_dot_api_dot_containerd__pb2.SearchRequest.FromString,
+                    response_serializer=wharf_dot_api_dot_containerd__pb2.SearchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -2368,6 +2384,33 @@ class Distribution:
             '/wharf.containerd.v1.Distribution/Resolve',
             wharf_dot_api_dot_containerd__pb2.ResolveRequest.SerializeToString,
             wharf_dot_api_dot_containerd__pb2.ResolveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wharf.containerd.v1.Distribution/Search',
+            wharf_dot_api_dot_containerd__pb2.SearchRequest.SerializeToString,
+            wharf_dot_api_dot_containerd__pb2.SearchResponse.FromString,
             options,
             channel_credentials,
             insecure,

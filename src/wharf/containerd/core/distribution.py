@@ -1,5 +1,5 @@
 """Distribution: fetching images from registries into the content store, and pushing them back;
-resolving what a reference names in a registry without fetching it.
+resolving what a reference names in a registry without fetching it; searching an index.
 
 Neither operation names an image: after a pull the client unpacks and binds the name itself, so
 that an interrupted pull never leaves a name pointing at a half image.
@@ -59,6 +59,17 @@ class Resolved:
     entries', or the one an image manifest's config states."""
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    """One repository of an index's `/v1/search` answer."""
+
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+    is_automated: bool = False
+
+
 class Distribution(Protocol):
     def pull(self, reference: str, platform: str = "", auth: RegistryAuth | None = None
              ) -> AsyncIterator[TransferProgress | PullOutcome]:
@@ -72,6 +83,11 @@ class Distribution(Protocol):
     async def resolve(self, reference: str, auth: RegistryAuth | None = None) -> Resolved:
         """What the normalised `reference` names in its registry, and for which platforms; nothing
         is stored. NotFound, Unauthorized, Unavailable as for a pull."""
+
+    async def search(self, term: str, limit: int, auth: RegistryAuth | None = None) -> list[SearchResult]:
+        """What the index named in `term` (`[index/]name`, Docker Hub's by default) answers to a
+        search for the name, at most `limit` (1–100) results, unfiltered. InvalidArgument for a term
+        with a scheme or an index that cannot be reached at all; System for a failed search."""
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
         """Check credentials against `server` (`docker.io` or `host:port`); returns an identity

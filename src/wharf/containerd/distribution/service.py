@@ -1,4 +1,4 @@
-"""The Distribution plugin: pull, push and resolve over HTTP with one shared client session."""
+"""The Distribution plugin: pull, push, resolve and search over HTTP with one shared client session."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from wharf.containerd.core.distribution import (
     PushOutcome,
     RegistryAuth,
     Resolved,
+    SearchResult,
     TransferProgress,
 )
 from wharf.containerd.core.leases import LeaseManager
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 _DONE = object()
 _REGISTRY_CODE = ("wharf.containerd.distribution.registry", "wharf.containerd.distribution.pull",
-                  "wharf.containerd.distribution.push", "wharf.containerd.distribution.resolve")
+                  "wharf.containerd.distribution.push", "wharf.containerd.distribution.resolve",
+                  "wharf.containerd.distribution.search")
 
 
 def _import_registry_code() -> None:
@@ -57,18 +59,21 @@ class RegistryDistributor:
             self._registry_code = asyncio.ensure_future(asyncio.to_thread(_import_registry_code))
         await asyncio.shield(self._registry_code)
 
-    def _client(self, domain: str, auth: RegistryAuth | None, mirror: str = "") -> RegistryClient:
+    def _http_session(self) -> aiohttp.ClientSession:
         import aiohttp
-
-        from wharf.containerd.distribution.auth import Credentials
-        from wharf.containerd.distribution.registry import RegistryClient
 
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30,
                                                                                 sock_read=120))
+        return self._session
+
+    def _client(self, domain: str, auth: RegistryAuth | None, mirror: str = "") -> RegistryClient:
+        from wharf.containerd.distribution.auth import Credentials
+        from wharf.containerd.distribution.registry import RegistryClient
+
         auth = auth or RegistryAuth()
         credentials = Credentials(auth.username, auth.password, auth.identity_token, auth.registry_token)
-        return RegistryClient(self._session, domain, credentials, self.config, mirror)
+        return RegistryClient(self._http_session(), domain, credentials, self.config, mirror)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -115,6 +120,12 @@ class RegistryDistributor:
             except _NEXT_SOURCE_ERRORS:
                 pass
         return await resolve(ref, sources[-1])
+
+    async def search(self, term: str, limit: int, auth: RegistryAuth | None = None) -> list[SearchResult]:
+        await self._load_registry_code()
+        from wharf.containerd.distribution.search import IndexSearch
+
+        return await IndexSearch(self._http_session(), self.config).search(term, limit, auth)
 
     async def login(self, server: str, auth: RegistryAuth) -> str:
         await self._load_registry_code()

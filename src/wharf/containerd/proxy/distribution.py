@@ -15,6 +15,7 @@ from wharf.containerd.core.distribution import (
     PushOutcome,
     RegistryAuth,
     Resolved,
+    SearchResult,
     TransferProgress,
 )
 from wharf.containerd.grpc_status import error_of
@@ -77,3 +78,8 @@ class DistributionProxy:
     async def resolve(self, reference: str, auth: RegistryAuth | None = None) -> Resolved:
         reply = await call(self._gate, self._stub.Resolve, pb.ResolveRequest(reference=reference, auth=_auth(auth)))
         return Resolved(wire.descriptor_from_pb(reply.target), [json.loads(text) for text in reply.platforms_json])
+
+    async def search(self, term: str, limit: int, auth: RegistryAuth | None = None) -> list[SearchResult]:
+        reply = await call(self._gate, self._stub.Search, pb.SearchRequest(term=term, limit=limit, auth=_auth(auth)))
+        return [SearchResult(result.name, result.description, result.star_count, result.is_official,
+                             result.is_automated) for result in reply.results]

@@ -1,4 +1,4 @@
-"""Distribution service: pull and push as server streams of progress, the outcome last; resolve."""
+"""Distribution service: pull and push as server streams of progress, the outcome last; resolve; search."""
 
 from __future__ import annotations
 
@@ -50,3 +50,12 @@ class DistributionService(pb_grpc.DistributionServicer):
         resolved = await self._distribution.resolve(request.reference, _auth(request.auth))
         return pb.ResolveResponse(target=wire.descriptor_to_pb(resolved.target),
                                   platforms_json=[json.dumps(platform) for platform in resolved.platforms])
+
+    @unary
+    async def Search(self, request: pb.SearchRequest, context: grpc.aio.ServicerContext) -> pb.SearchResponse:
+        results = await self._distribution.search(request.term, request.limit, _auth(request.auth))
+        return pb.SearchResponse(results=[
+            pb.SearchResult(name=result.name, description=result.description, star_count=result.star_count,
+                            is_official=result.is_official, is_automated=result.is_automated)
+            for result in results
+        ])

@@ -1,5 +1,6 @@
 """Pull and push as the Engine API shows them: Docker's progress messages, then the image named;
-and what a reference names in its registry (`GET /distribution/{name}/json`).
+what a reference names in its registry (`GET /distribution/{name}/json`); what an index finds
+(`GET /images/search`).
 
 The supervisor transfers the blobs; here the pulled image is unpacked and only then named, so a
 pull that fails halfway leaves no name on a half image.
@@ -16,6 +17,7 @@ from wharf.api.units import human_size
 from wharf.containerd.core.distribution import PullOutcome, PushOutcome, RegistryAuth, TransferProgress
 from wharf.containerd.core.images import Image
 from wharf.containerd.proxy.leases import leased
+from wharf.daemon.backend.image_search import check_limit, search_filters, selected
 from wharf.daemon.backend.images import REPO_DIGEST_LABEL, ImageService, LocalImage, parse_reference
 from wharf.daemon.backend.supervisor import Supervisor
 from wharf.oci import reference
@@ -166,6 +168,15 @@ class DistributionService:
             "Descriptor": {"mediaType": target.media_type, "digest": target.digest, "size": target.size},
             "Platforms": resolved.platforms or None,  # Go's nil slice: null
         }
+
+    async def search(self, term: str, limit: int, filters: dict[str, Any], auth: RegistryAuth) -> list[dict[str, Any]]:
+        """docker search: the index named in `term` asked for it, its answer filtered (moby's order:
+        the filters are checked first, and a search for automated builds asks nobody)."""
+        wanted = search_filters(filters)
+        if wanted.automated:
+            return []
+        check_limit(limit)
+        return selected(await self._supervisor.distribution.search(term, limit, auth), wanted, limit)
 
     async def login(self, body: dict[str, Any]) -> dict[str, str]:
         """`POST /auth` (docker login): check the credentials with the registry."""

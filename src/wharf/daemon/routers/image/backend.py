@@ -42,6 +42,9 @@ class DistributionBackend(Protocol):
 
     async def login(self, body: dict[str, Any]) -> dict[str, str]: ...
 
+    async def search(self, term: str, limit: int, filters: dict[str, Any], auth: RegistryAuth
+                     ) -> list[dict[str, Any]]: ...
+
 
 class ArchiveBackend(Protocol):
     """`docker save` / `docker load` (backend.image_archive.ImageArchives)."""

@@ -12,9 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from wharf import errdefs
+from wharf.containerd.core.distribution import RegistryAuth
 from wharf.daemon.backend.container_view import parse_filters
 from wharf.daemon.backend.distribution import pull_reference, reference_without_default
 from wharf.daemon.backend.image_history import image_history
+from wharf.daemon.backend.image_search import search_limit
 from wharf.daemon.backend.images import LocalImage, container_config_for_api, image_config_for_api
 from wharf.daemon.backend.registry_auth import decode_registry_auth
 from wharf.daemon.backend.timefmt import parse_rfc3339, rfc3339nano
@@ -165,6 +167,7 @@ class ImageRouter:
             ("POST", "/images/prune", self.prune),
             ("GET", "/images/get", self.save),
             ("POST", "/images/load", self.load),
+            ("GET", "/images/search", self.search),
             ("GET", "/images/{name:.+}/get", self.save),
             ("GET", "/images/{name:.+}/json", self.inspect),
             ("GET", "/images/{name:.+}/history", self.history),
@@ -232,6 +235,18 @@ class ImageRouter:
         if not isinstance(body, dict):
             raise errdefs.InvalidArgument("the body must be a JSON object")
         return json_response(await self._distribution.login(body))
+
+    async def search(self, request: web.Request) -> web.Response:
+        term = request.query.get("term", "")
+        if not term:
+            raise errdefs.InvalidArgument("term is required")
+        limit = search_limit(request.query.get("limit", ""))
+        filters = filters_value(request)
+        try:
+            auth = decode_registry_auth(request.headers.get("X-Registry-Auth"))
+        except errdefs.InvalidArgument:
+            auth = RegistryAuth()  # moby searches anonymously when the header cannot be read
+        return json_response(await self._distribution.search(term, limit, filters, auth))
 
     async def _summary(self, image: LocalImage, version: str, counts: dict[str, int] | None) -> dict[str, Any]:
         """One image of `GET /images/json` as moby answers the API version asked."""
