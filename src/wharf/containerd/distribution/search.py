@@ -86,11 +86,9 @@ class IndexSearch:
         if index == DOCKER_HUB_INDEX:
             return DOCKER_HUB_ENDPOINT
         secure_endpoint = f"https://{index}/v1/"
-        try:
-            await self._ping(secure_endpoint, tls)
+        secure_error = await self._ping_error(secure_endpoint, tls)
+        if secure_error is None:
             return secure_endpoint
-        except _TRANSPORT_ERRORS as err:
-            secure_error = _transport_error(secure_endpoint + "_ping", err)
         if not self._config.is_insecure(index):
             raise errdefs.InvalidArgument(
                 f"invalid registry endpoint {secure_endpoint}: {secure_error}. If this private registry supports "
@@ -99,17 +97,19 @@ class IndexSearch:
                 f"certificate, no need for the flag; simply place the CA certificate at "
                 f"/etc/docker/certs.d/{index}/ca.crt")
         plain_endpoint = f"http://{index}/v1/"
-        try:
-            await self._ping(plain_endpoint, tls)
+        plain_error = await self._ping_error(plain_endpoint, tls)
+        if plain_error is None:
             return plain_endpoint
-        except _TRANSPORT_ERRORS as err:
-            plain_error = _transport_error(plain_endpoint + "_ping", err)
         raise errdefs.InvalidArgument(f'invalid registry endpoint "{plain_endpoint}". HTTPS attempt: {secure_error}. '
                                       f"HTTP attempt: {plain_error}")
 
-    async def _ping(self, endpoint: str, tls: ssl.SSLContext | bool) -> None:
-        async with self._session.get(endpoint + "_ping", ssl=tls):
-            pass
+    async def _ping_error(self, endpoint: str, tls: ssl.SSLContext | bool) -> str | None:
+        """None when the index answers its ping at all (any status), else Go's words for why not."""
+        try:
+            async with self._session.get(endpoint + "_ping", ssl=tls):
+                return None
+        except _TRANSPORT_ERRORS as err:
+            return _transport_error(endpoint + "_ping", err)
 
 
 def _transport_error(url: str, err: BaseException) -> str:
