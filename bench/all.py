@@ -130,7 +130,9 @@ def _client_floor(engine: Engine, runs: int, label: str, figures: Figures) -> No
         replayed = {**env, "DOCKER_HOST": replay.host}
 
         def listing() -> None:
-            subprocess.run(argv, env=replayed, check=True, stdout=subprocess.DEVNULL, timeout=60)
+            # Read through pipes as engine.docker does: a bare wait with a timeout polls with
+            # growing sleeps (up to 50 ms) and would time the polling, not the client.
+            subprocess.run(argv, env=replayed, check=True, capture_output=True, timeout=60)
 
         listing()  # fetches the answers once
         figures[f"ps with {label}, the docker CLI alone (ms)"] = 1000 * statistics.median(
