@@ -234,3 +234,47 @@ def test_info_at_api_141_has_the_fields_docker_has(wharf: WharfDaemon, dockerd: 
     assert set(wharf_info["RegistryConfig"]) == set(docker_info["RegistryConfig"])
     for key in ("ContainerdCommit", "RuncCommit", "InitCommit"):
         assert set(wharf_info[key]) == set(docker_info[key]), key
+
+
+def _create(daemon: WharfDaemon | DockerDaemon, name: str, body: dict[str, Any]) -> tuple[int, Any]:
+    conn = UnixHTTPConnection(daemon.socket)
+    try:
+        conn.request("POST", f"{DOCKER_API}/containers/create?name={name}", json.dumps(body).encode(),
+                     {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("host_config", [None, {"NetworkMode": "none"}], ids=["no-HostConfig", "with-HostConfig"])
+def test_host_config_fields_at_the_top_level_are_read_as_docker_reads_them(
+        wharf: WharfDaemon, dockerd: DockerDaemon, host_config: dict[str, Any] | None) -> None:
+    """Older clients (and the docker SDK's `runtime=`) put HostConfig fields beside the Config's."""
+    name = f"diff-toplevel-{secrets.token_hex(3)}"
+    body = {"Image": "busybox", "Cmd": ["true"], "Runtime": "runc", "Memory": 64 << 20,
+            "NetworkMode": "none", "HostConfig": host_config}
+    try:
+        for daemon in (wharf, dockerd):
+            status, answer = _create(daemon, name, body)
+            assert status == 201, (type(daemon).__name__, answer)
+        wharf_inspect, docker_inspect = _both(wharf, dockerd, "GET", f"/containers/{name}/json")
+        for key in ("Memory", "NetworkMode"):
+            assert wharf_inspect["HostConfig"][key] == docker_inspect["HostConfig"][key], key
+        # With a HostConfig, a top-level Runtime is ignored: each engine's default (runc is Docker's).
+        assert wharf_inspect["HostConfig"]["Runtime"] == ("runc" if host_config is None else "wharf-runc")
+        assert "Runtime" not in wharf_inspect["Config"] and "Memory" not in wharf_inspect["Config"]
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+def test_an_unknown_top_level_runtime_is_refused_as_in_docker(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    name = f"diff-runtime-{secrets.token_hex(3)}"
+    body = {"Image": "busybox", "Cmd": ["true"], "Runtime": "bogus"}
+    (wharf_status, wharf_answer), (docker_status, _) = [_create(daemon, name, body) for daemon in (wharf, dockerd)]
+    for daemon in (wharf, dockerd):
+        daemon.docker("rm", "-f", name)
+    assert wharf_status == docker_status == 400
+    # moby 28's words; 20.10 said "Unknown runtime specified bogus".
+    assert wharf_answer["message"] == "unknown or invalid runtime name: bogus"

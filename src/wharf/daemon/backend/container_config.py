@@ -34,16 +34,42 @@ _HOST_CONFIG_DEFAULTS: dict[str, Any] = {
 }  # fmt: skip
 
 
+# The fields of moby's HostConfig (with its embedded Resources). moby's create body embeds a
+# HostConfig besides the Config too, for clients older than the `HostConfig` key: its fields may
+# stand at the top level (the docker SDK still sends `Runtime` there).
+HOST_CONFIG_FIELDS = frozenset("""
+Binds ContainerIDFile LogConfig NetworkMode PortBindings RestartPolicy AutoRemove VolumeDriver
+VolumesFrom ConsoleSize Annotations CapAdd CapDrop CgroupnsMode Dns DnsOptions DnsSearch ExtraHosts
+GroupAdd IpcMode Cgroup Links OomScoreAdj PidMode Privileged PublishAllPorts ReadonlyRootfs
+SecurityOpt StorageOpt Tmpfs UTSMode UsernsMode ShmSize Sysctls Runtime Isolation Mounts MaskedPaths
+ReadonlyPaths Init CpuShares Memory NanoCpus CgroupParent BlkioWeight BlkioWeightDevice
+BlkioDeviceReadBps BlkioDeviceWriteBps BlkioDeviceReadIOps BlkioDeviceWriteIOps CpuPeriod CpuQuota
+CpuRealtimePeriod CpuRealtimeRuntime CpusetCpus CpusetMems Devices DeviceCgroupRules DeviceRequests
+KernelMemory KernelMemoryTCP MemoryReservation MemorySwap MemorySwappiness OomKillDisable PidsLimit
+Ulimits CpuCount CpuPercent IOMaximumIOps IOMaximumBandwidth
+""".split())
+_TOP_LEVEL_OVER_EMPTY = ("Memory", "MemorySwap", "CpuShares", "CpusetCpus", "VolumeDriver")
+"""With a `HostConfig` given, these top-level fields still fill its unset ones (as moby does)."""
+
+
 def split_create_body(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(Config, HostConfig) from a `POST /containers/create` body (Config fields at the top level)."""
+    """(Config, HostConfig) from a `POST /containers/create` body (Config fields at the top level;
+    HostConfig fields too, from older clients, when no `HostConfig` is given)."""
     if not isinstance(body, dict):
         raise errdefs.InvalidArgument("invalid JSON: the body must be a JSON object")
-    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    config = {k: v for k, v in body.items()
+              if k not in ("HostConfig", "NetworkingConfig") and k not in HOST_CONFIG_FIELDS}
+    top_level = {k: v for k, v in body.items() if k in HOST_CONFIG_FIELDS}
     host_config = body.get("HostConfig")
     if host_config is None:
-        host_config = {}
-    if not isinstance(host_config, dict):
+        host_config = top_level
+    elif not isinstance(host_config, dict):
         raise errdefs.InvalidArgument("invalid JSON: HostConfig must be an object")
+    else:
+        host_config = dict(host_config)
+        for key in _TOP_LEVEL_OVER_EMPTY:
+            if top_level.get(key) and not host_config.get(key):
+                host_config[key] = top_level[key]
     for key in ("Env", "Cmd", "Entrypoint"):
         value = config.get(key)
         if isinstance(value, str):
