@@ -55,9 +55,19 @@ async def engine_middleware(request: web.Request, handler: Handler) -> web.Strea
             log.error("%s %s: %s", request.method, request.path, err)
         response = error_response(status, str(err))
     except Exception as err:  # a real fault: still answer in Docker's shape
-        log.exception("%s %s failed", request.method, request.path)
+        if _client_gone(request):
+            # Not a fault: the client hung up before its answer was written (the docker CLI's
+            # `run -d` leaves a wait request behind). The error answer goes nowhere, quietly.
+            log.debug("%s %s: the client went away: %s", request.method, request.path, err)
+        else:
+            log.exception("%s %s failed", request.method, request.path)
         response = error_response(500, str(err) or type(err).__name__)
     return response
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def trim_heap_when_quiet(trimmer: QuietTrimmer) -> Middleware:
