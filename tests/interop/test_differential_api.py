@@ -278,3 +278,32 @@ def test_an_unknown_top_level_runtime_is_refused_as_in_docker(wharf: WharfDaemon
     assert wharf_status == docker_status == 400
     # moby 28's words; 20.10 said "Unknown runtime specified bogus".
     assert wharf_answer["message"] == "unknown or invalid runtime name: bogus"
+
+
+@pytest.mark.parametrize("force", ["0", "1"])
+def test_an_image_a_running_container_uses_cannot_be_deleted_even_forced(
+        wharf: WharfDaemon, dockerd: DockerDaemon, force: str) -> None:
+    name = f"diff-user-{secrets.token_hex(3)}"
+    image_ids, container_ids = {}, {}
+    for daemon in (wharf, dockerd):
+        image_ids[type(daemon)] = daemon.docker("inspect", "-f", "{{.Id}}", "busybox", check=True).stdout.strip()
+        container_ids[type(daemon)] = daemon.docker("run", "-d", "--name", name, "--network", "none", "busybox",
+                                                    "sleep", "60", check=True).stdout.strip()
+    try:
+        answers = {}
+        for daemon in (wharf, dockerd):
+            image_id, container_id = image_ids[type(daemon)], container_ids[type(daemon)]
+            status, body = _ask(daemon, "DELETE", f"/images/{image_id}?force={force}")
+            answers[type(daemon)] = (status, body["message"].replace(image_id.removeprefix("sha256:")[:12], "IMAGE")
+                                     .replace(container_id[:12], "CONTAINER"))
+            assert daemon.docker("image", "inspect", "busybox").returncode == 0, type(daemon).__name__
+        assert answers[WharfDaemon] == answers[DockerDaemon]
+        assert answers[WharfDaemon][0] == 409
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+def test_events_since_after_until_is_refused_as_in_docker(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    wharf_error, docker_error = _both(wharf, dockerd, "GET", "/events?since=100&until=50")
+    assert wharf_error == docker_error

@@ -63,6 +63,7 @@ class Daemon:
         os.makedirs(paths.containers_dir, exist_ok=True)
         self.containers = ContainerService(supervisor, self.images, self.events, paths)
         self.images.image_users = self.containers.users_of_image
+        self.images.running_image_users = self.containers.running_users_of_image
         self.images.image_use_counts = self.containers.image_use_counts
         self.system = SystemService(self.containers, self.images, self.events, data_root, runtime,
                                     _daemon_id(data_root), userns_remapped=userns_remap is not None)

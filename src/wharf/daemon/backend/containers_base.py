@@ -90,6 +90,9 @@ class ContainerServiceBase:
     async def users_of_image(self, image_id: str) -> list[str]:
         return [r.id for r in self._index if r.image_id == image_id]
 
+    async def running_users_of_image(self, image_id: str) -> list[str]:
+        return [r.id for r in self._index if r.image_id == image_id and r.state.running]
+
     def image_use_counts(self) -> dict[str, int]:
         """Image id → its containers, counted in one pass (an image listing asks for every image)."""
         counts: dict[str, int] = {}

@@ -156,6 +156,8 @@ class ImageService:
         """By the (media type, digest) of the targets the store named at the last listing."""
         self.image_users: Callable[[str], Awaitable[list[str]]] | None = None
         """Ids of the containers using an image (set by the daemon once containers exist)."""
+        self.running_image_users: Callable[[str], Awaitable[list[str]]] | None = None
+        """Of those, the running ones: they block deleting the image by its ID, forced or not."""
         self.image_use_counts: Callable[[], dict[str, int]] | None = None
         """Image id → how many containers (running or not) were made from it (set likewise)."""
 
@@ -375,6 +377,12 @@ class ImageService:
                 )
                 return report, 0
         else:
+            running = await self.running_image_users(image.id) if self.running_image_users else []
+            if running:
+                raise errdefs.Conflict(
+                    f"conflict: unable to delete {image.short_id} (cannot be forced) - image is being used "
+                    f"by running container {running[0][:12]}"
+                )
             tagged = [n for n in image.names if not n.startswith(DANGLING_PREFIX)]
             if len(tagged) > 1 and not force:
                 raise errdefs.Conflict(

@@ -89,6 +89,9 @@ class SystemRouter:
         filters = parse_filters(filters_value(request))
         since = _time_ns(request.query.get("since", ""))
         until = _time_ns(request.query.get("until", ""))
+        if since is not None and until is not None and until < since:
+            raise errdefs.InvalidArgument(f"`since` time ({request.query['since']}) cannot be after `until` time "
+                                          f"({request.query['until']})")
         response = web.StreamResponse()
         response.content_type = "application/json"
         await response.prepare(request)
