@@ -307,3 +307,34 @@ def test_an_image_a_running_container_uses_cannot_be_deleted_even_forced(
 def test_events_since_after_until_is_refused_as_in_docker(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
     wharf_error, docker_error = _both(wharf, dockerd, "GET", "/events?since=100&until=50")
     assert wharf_error == docker_error
+
+
+def _post(daemon: WharfDaemon | DockerDaemon, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    conn = UnixHTTPConnection(daemon.socket)
+    try:
+        conn.request("POST", DOCKER_API + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        text = response.read()
+        return response.status, json.loads(text) if text.strip() else None
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("own_network, target", [("none", "bridge-of-test"), ("bridge-of-test", "host"),
+                                                 ("bridge-of-test", "none")])
+def test_refused_network_connects_answer_as_docker(
+        wharf: WharfDaemon, dockerd: DockerDaemon, own_network: str, target: str) -> None:
+    name, network = f"diff-conn-{secrets.token_hex(3)}", f"diff-net-{secrets.token_hex(3)}"
+    answers = []
+    try:
+        for daemon in (wharf, dockerd):
+            daemon.docker("network", "create", network, check=True)
+            daemon.docker("create", "--name", name, "--network", network if own_network == "bridge-of-test"
+                          else own_network, "busybox", "true", check=True)
+            answers.append(_post(daemon, f"/networks/{network if target == 'bridge-of-test' else target}/connect",
+                                 {"Container": name}))
+        assert answers[0] == answers[1], answers
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+            daemon.docker("network", "rm", network)

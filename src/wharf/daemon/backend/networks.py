@@ -119,7 +119,8 @@ class NetworkService:
         record = self.containers.get(str(body["Container"]))
         mode = network_mode(record.host_config)
         if mode in ("host", "none") or mode.startswith(CONTAINER_MODE) or network.name in ("host", "none"):
-            raise errdefs.Forbidden("container cannot be disconnected from host network or connected to host "
+            # moby's runconfig validation errors: 400s.
+            raise errdefs.InvalidArgument("container cannot be disconnected from host network or connected to host "
                                     "network" if "host" in (mode, network.name) else
                                     "container sharing network namespace with another container or host cannot "
                                     "be connected to any other network" if mode.startswith(CONTAINER_MODE) else

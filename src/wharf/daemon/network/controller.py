@@ -294,7 +294,7 @@ class NetworkController:
                       link_local_ips: list[str] | None = None) -> Endpoint:
         record = self.find(ref)
         if record.driver != "bridge":
-            raise errdefs.Forbidden(f"container cannot be disconnected from host network or connected to {record.name} network"
+            raise errdefs.InvalidArgument(f"container cannot be disconnected from host network or connected to {record.name} network"
                                     if record.driver == "host" else
                                     f"container cannot be connected to network {record.name}")
         existing = [e for e in self.endpoints.get(container_id, []) if e.network_id == record.id]
