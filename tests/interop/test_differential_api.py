@@ -338,3 +338,32 @@ def test_refused_network_connects_answer_as_docker(
         for daemon in (wharf, dockerd):
             daemon.docker("rm", "-f", name)
             daemon.docker("network", "rm", network)
+
+
+def test_lenient_query_values_are_read_as_docker_reads_them(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    """moby reads a tail that is not a number as "all" and an unknown wait condition as
+    "not-running"; an update without warnings answers null ones."""
+    name = f"diff-lenient-{secrets.token_hex(3)}"
+    for daemon in (wharf, dockerd):
+        daemon.docker("run", "--name", name, "--network", "none", "busybox", "sh", "-c", "echo a; echo b",
+                      check=True)
+    try:
+        wharf_logs, docker_logs = _both(wharf, dockerd, "GET", f"/containers/{name}/logs?stdout=1&tail=abc")
+        assert wharf_logs == docker_logs
+        wharf_wait, docker_wait = _both(wharf, dockerd, "POST", f"/containers/{name}/wait?condition=bogus")
+        assert wharf_wait == docker_wait
+        answers = [_post(daemon, f"/containers/{name}/update", {"CpuShares": 512}) for daemon in (wharf, dockerd)]
+        assert answers[0] == answers[1]
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name)
+
+
+def test_volume_answers_are_shaped_as_docker_shapes_them(wharf: WharfDaemon, dockerd: DockerDaemon) -> None:
+    name = f"diff-vol-{secrets.token_hex(3)}"
+    answers = [_post(daemon, "/volumes/create", {"Name": name, "DriverOpts": {"type": "tmpfs"}})
+               for daemon in (wharf, dockerd)]
+    assert answers[0][0] == answers[1][0] == 400
+    assert answers[0][1]["message"] == answers[1][1]["message"]
+    wharf_pruned, docker_pruned = (_post(daemon, "/volumes/prune", {})[1] for daemon in (wharf, dockerd))
+    assert wharf_pruned == docker_pruned == {"VolumesDeleted": [], "SpaceReclaimed": 0}

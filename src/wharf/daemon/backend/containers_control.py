@@ -134,4 +134,4 @@ class ContainerControl(ContainerServiceBase):
             record.host_config = updated
             records.save(record)
         self._publish(record, "update")
-        return {"Warnings": warnings}
+        return {"Warnings": warnings or None}  # moby's nil slice

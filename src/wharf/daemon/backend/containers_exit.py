@@ -180,15 +180,12 @@ class ContainerExits(ContainerServiceBase):
         """A future of the exit code, registered now (the CLI waits before it starts)."""
         record = self.get(ref)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        if condition in ("", "not-running"):
-            if not record.state.running:
-                future.set_result(record.state.exit_code)
-            else:
-                self._exit_waiters.setdefault(record.id, []).append(future)
-        elif condition == "next-exit":
+        if condition == "next-exit":
             self._exit_waiters.setdefault(record.id, []).append(future)
         elif condition == "removed":
             self._removed_waiters.setdefault(record.id, []).append(future)
+        elif not record.state.running:  # "not-running", as moby reads any other condition too
+            future.set_result(record.state.exit_code)
         else:
-            raise errdefs.InvalidArgument(f"invalid condition: {condition!r}")
+            self._exit_waiters.setdefault(record.id, []).append(future)
         return future

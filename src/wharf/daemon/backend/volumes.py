@@ -107,4 +107,4 @@ class VolumeService:
                 self.store.release(name, "prune-exclusion")
         for name in removed:
             self._event("destroy", name)
-        return {"VolumesDeleted": removed or None, "SpaceReclaimed": reclaimed}
+        return {"VolumesDeleted": removed, "SpaceReclaimed": reclaimed}  # [] when none, as moby makes it

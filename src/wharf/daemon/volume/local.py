@@ -100,6 +100,8 @@ class VolumeStore:
             raise errdefs.InvalidArgument(f"create {name}: invalid option: {unknown[0]!r}")
         if options and "type" not in options and "device" not in options:
             raise errdefs.InvalidArgument(f"create {name}: missing required option: \"type\"")
+        if "type" in options and "device" not in options:
+            raise errdefs.InvalidArgument(f"create {name}: missing required option: \"device\"")
         existing = self._load(name)
         if existing is not None:
             return existing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -206,7 +207,8 @@ class ContainerRouter:
         if not record.log_path:
             raise errdefs.NotImplementedYet("configured logging driver does not support reading")
         tail_text = request.query.get("tail", "all")
-        tail = None if tail_text in ("", "all") else int_value(request, "tail")
+        # moby reads any tail that is not a whole number as "all".
+        tail = int(tail_text) if re.fullmatch(r"[+-]?[0-9]+", tail_text) else None
         options = LogOptions(
             stdout=stdout, stderr=stderr, follow=bool_value(request, "follow"), tail=tail,
             since_ns=_time_ns(request.query.get("since", "")), until_ns=_time_ns(request.query.get("until", "")),
