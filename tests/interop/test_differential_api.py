@@ -367,3 +367,36 @@ def test_volume_answers_are_shaped_as_docker_shapes_them(wharf: WharfDaemon, doc
     assert answers[0][1]["message"] == answers[1][1]["message"]
     wharf_pruned, docker_pruned = (_post(daemon, "/volumes/prune", {})[1] for daemon in (wharf, dockerd))
     assert wharf_pruned == docker_pruned == {"VolumesDeleted": [], "SpaceReclaimed": 0}
+
+
+@pytest.mark.parametrize("body", [
+    {"HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "abc"}]}}},
+    {"HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "99999"}]}}},
+    {"Healthcheck": {"Test": ["CMD", "true"], "Interval": 5}},
+    {"Healthcheck": {"Test": ["CMD", "true"], "Retries": -1}},
+], ids=["port-abc", "port-99999", "health-interval", "health-retries"])
+def test_create_refusals_match_docker(wharf: WharfDaemon, dockerd: DockerDaemon, body: dict[str, Any]) -> None:
+    name = f"diff-refused-{secrets.token_hex(3)}"
+    answers = [_create(daemon, name, {"Image": "busybox", "Cmd": ["true"], **body}) for daemon in (wharf, dockerd)]
+    for daemon in (wharf, dockerd):
+        daemon.docker("rm", "-f", name)
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400
+
+
+@pytest.mark.parametrize("new_name", ["taken", "bad/name"])
+def test_rename_refusals_match_docker(wharf: WharfDaemon, dockerd: DockerDaemon, new_name: str) -> None:
+    suffix = secrets.token_hex(3)
+    name, taken = f"diff-rename-{suffix}", f"diff-taken-{suffix}"
+    target = taken if new_name == "taken" else new_name
+    try:
+        answers = []
+        for daemon in (wharf, dockerd):
+            ids = {n: daemon.docker("create", "--name", n, "--network", "none", "busybox", "true",
+                                    check=True).stdout.strip() for n in (name, taken)}
+            status, body = _post(daemon, f"/containers/{name}/rename?name={target}", {})
+            answers.append((status, body["message"].replace(ids[taken], "ID")))
+        assert answers[0] == answers[1]
+    finally:
+        for daemon in (wharf, dockerd):
+            daemon.docker("rm", "-f", name, taken)

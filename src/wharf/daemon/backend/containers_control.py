@@ -107,10 +107,13 @@ class ContainerControl(ContainerServiceBase):
         record = self.get(ref)
         if not new_name:
             raise errdefs.InvalidArgument("Neither old nor new names may be empty")
-        name = validate_name(new_name)
-        if name == record.name:
+        if "/" + new_name.lstrip("/") == record.name:
             raise errdefs.InvalidArgument("Renaming a container with the same name as its current name")
-        self._index.reserve_name(name, record.id)
+        try:
+            name = validate_name("/" + new_name.lstrip("/"))
+            self._index.reserve_name(name, record.id)
+        except errdefs.WharfError as err:  # moby's words around the name's own error, same status
+            raise type(err)(f"Error when allocating new name: {err}") from err
         old = record.name
         self._index.release_name(old)
         record.name = name

@@ -31,6 +31,7 @@ from wharf.daemon.backend.container_view import graph_driver_data
 from wharf.daemon.backend.containers_base import ContainerServiceBase
 from wharf.daemon.backend.images import chain_ids
 from wharf.daemon.backend.index import validate_name
+from wharf.daemon.backend.networking import port_mappings
 from wharf.daemon.backend.record import ContainerRecord
 from wharf.daemon.backend.timefmt import now_ns
 
@@ -84,6 +85,8 @@ class ContainerCreation(ContainerServiceBase):
     ) -> dict[str, Any]:  # fmt: skip
         host_config_checks.check_types(config, host_config)
         host_config_checks.check_workdir_and_hostname(config)
+        host_config_checks.check_healthcheck(config)
+        port_mappings(config, host_config)  # refused now, as moby refuses them at create
         image = await self._images.resolve(image_ref)
         merged = merge_image_config(config, image.config.get("config") or {})
         merged["Image"] = image_ref

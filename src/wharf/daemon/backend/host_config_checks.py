@@ -237,3 +237,21 @@ def check_workdir_and_hostname(config: dict[str, Any]) -> None:
     hostname = config.get("Hostname") or ""
     if len(hostname) > 63:
         raise errdefs.InvalidArgument(f'hostname "{hostname}" is too long (maximum 63 bytes)')
+
+
+MINIMUM_HEALTHCHECK_DURATION_NS = 1_000_000
+_HEALTHCHECK_DURATIONS = ("Interval", "Timeout", "StartPeriod", "StartInterval")
+
+
+def check_healthcheck(config: dict[str, Any]) -> None:
+    """moby's limits on a Healthcheck: durations of at least 1ms when set, no negative retries."""
+    health = config.get("Healthcheck")
+    if not isinstance(health, dict):
+        return
+    for key in _HEALTHCHECK_DURATIONS:
+        value = health.get(key) or 0
+        if isinstance(value, int) and 0 != value < MINIMUM_HEALTHCHECK_DURATION_NS:
+            raise errdefs.InvalidArgument(f"{key} in Healthcheck cannot be less than 1ms")
+    retries = health.get("Retries") or 0
+    if isinstance(retries, int) and retries < 0:
+        raise errdefs.InvalidArgument("Retries in Healthcheck cannot be negative")
