@@ -400,3 +400,12 @@ def test_rename_refusals_match_docker(wharf: WharfDaemon, dockerd: DockerDaemon,
     finally:
         for daemon in (wharf, dockerd):
             daemon.docker("rm", "-f", name, taken)
+
+
+@pytest.mark.parametrize("value", ["maybe", "1"])
+def test_image_list_dangling_filter_values_are_refused_as_in_docker(
+        wharf: WharfDaemon, dockerd: DockerDaemon, value: str) -> None:
+    query = urllib.parse.quote(json.dumps({"dangling": [value]}))
+    wharf_error, docker_error = _both(wharf, dockerd, "GET", f"/images/json?filters={query}")
+    # moby 28's lowercase words; 20.10 wrote "Invalid filter".
+    assert wharf_error["message"] == docker_error["message"].replace("Invalid filter", "invalid filter")

@@ -108,7 +108,7 @@ class CreatedBounds:
 def _matches(image: LocalImage, filters: dict[str, list[str]], bounds: CreatedBounds) -> bool:
     """`docker images --filter`."""
     if filters.get("dangling"):
-        dangling = filters["dangling"][0].lower() in ("true", "1")
+        dangling = "true" in filters["dangling"]
         if dangling != (not image.repo_tags):
             return False
     if filters.get("reference"):
@@ -130,6 +130,13 @@ def _check_filter_names(filters: dict[str, list[str]], known: frozenset[str]) ->
     unknown = set(filters) - known
     if unknown:
         raise errdefs.InvalidArgument(f"invalid filter '{sorted(unknown)[0]}'")
+
+
+def _check_dangling(filters: dict[str, list[str]]) -> None:
+    """moby takes exactly `true` or `false` (as given) for the list's dangling filter."""
+    values = filters.get("dangling")
+    if values and "true" not in values and "false" not in values:
+        raise errdefs.InvalidArgument(f"invalid filter 'dangling=[{' '.join(values)}]'")
 
 
 def _has_label(image: LocalImage, wanted: str) -> bool:
@@ -281,6 +288,7 @@ class ImageRouter:
         if not at_least(version, "1.25") and "reference" not in filters and request.query.get("filter"):
             filters["reference"] = [request.query["filter"]]  # API 1.24's own way to name a reference
         _check_filter_names(filters, LIST_FILTERS)
+        _check_dangling(filters)
         bounds = CreatedBounds(
             before=[(await self._backend.resolve(ref)).created for ref in filters.get("before", [])],
             since=[(await self._backend.resolve(ref)).created for ref in filters.get("since", [])],
