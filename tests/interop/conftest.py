@@ -4,6 +4,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.daemon import WharfDaemon, started_with_busybox
+from tests.fixtures.dockerd import DockerDaemon, started_dockerd
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +13,14 @@ def wharf() -> Iterator[WharfDaemon]:
     require_binary("docker")
     daemon = WharfDaemon()
     with started_with_busybox(daemon):
+        yield daemon
+
+
+@pytest.fixture(scope="module")
+def dockerd() -> Iterator[DockerDaemon]:
+    """A private real Docker engine (Debian's docker.io) for the module, busybox imported: the
+    reference the interop tests compare wharfd with."""
+    with started_dockerd() as daemon:
         yield daemon
 
 

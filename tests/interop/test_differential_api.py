@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import require_binary
 from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon, started_dockerd
+from tests.fixtures.dockerd import DockerDaemon
 
 DOCKER_API = "/v1.41"
 
@@ -25,12 +25,6 @@ DOCKER_API = "/v1.41"
 def wharf() -> Iterator[WharfDaemon]:
     require_binary("docker")
     with started_with_busybox(WharfDaemon()) as daemon:
-        yield daemon
-
-
-@pytest.fixture(scope="module")
-def dockerd() -> Iterator[DockerDaemon]:
-    with started_dockerd() as daemon:
         yield daemon
 
 

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon, started_dockerd
+from tests.fixtures.dockerd import DockerDaemon
 from tests.fixtures.registry import Registry
 
 
@@ -27,12 +27,6 @@ def own_wharf() -> Iterator[WharfDaemon]:
     require_binary("docker")
     daemon = WharfDaemon()
     with started_with_busybox(daemon):
-        yield daemon
-
-
-@pytest.fixture(scope="module")
-def dockerd() -> Iterator[DockerDaemon]:
-    with started_dockerd() as daemon:
         yield daemon
 
 

@@ -12,7 +12,6 @@ import secrets
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,8 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import WharfDaemon
-from tests.fixtures.dockerd import DockerDaemon, started_dockerd
+from tests.fixtures.dockerd import DockerDaemon
 from tests.fixtures.oci_layout import write_layout
-
-
-@pytest.fixture(scope="module")
-def dockerd() -> Iterator[DockerDaemon]:
-    with started_dockerd() as daemon:
-        yield daemon
 
 
 @pytest.fixture

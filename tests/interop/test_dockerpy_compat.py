@@ -8,18 +8,11 @@ import docker
 import pytest
 
 from tests.fixtures.daemon import WharfDaemon
-from tests.fixtures.dockerd import started_dockerd
-
-
-@pytest.fixture(scope="module")
-def docker_host() -> Iterator[str]:
-    with started_dockerd() as daemon:
-        yield daemon.host
 
 
 @pytest.fixture(params=["wharf", "docker"])
 def api(request: pytest.FixtureRequest) -> Iterator[docker.APIClient]:
-    host = request.getfixturevalue("wharf").host if request.param == "wharf" else request.getfixturevalue("docker_host")
+    host = request.getfixturevalue("wharf").host if request.param == "wharf" else request.getfixturevalue("dockerd").host
     client = docker.APIClient(base_url=host, version="auto", timeout=60)
     yield client
     client.close()

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import require_binary
 from tests.fixtures.busybox_image import write_rootfs_tar
 from tests.fixtures.daemon import UnixHTTPConnection, WharfDaemon, started_with_busybox
-from tests.fixtures.dockerd import DockerDaemon, started_dockerd
+from tests.fixtures.dockerd import DockerDaemon
 
 VERSIONS = ("1.41", "1.42", "1.43", "1.44", "1.45", "1.47", "1.48", "1.49", "1.50", "1.51")
 BUSYBOX_CONFIG_1_50 = {"User": "", "Env": None, "Entrypoint": None, "Cmd": ["sh"], "Volumes": None,
@@ -35,12 +35,6 @@ def wharf() -> Iterator[WharfDaemon]:
     require_binary("docker")
     daemon = WharfDaemon()
     with started_with_busybox(daemon):
-        yield daemon
-
-
-@pytest.fixture(scope="module")
-def dockerd() -> Iterator[DockerDaemon]:
-    with started_dockerd() as daemon:
         yield daemon
 
 
